@@ -1,0 +1,124 @@
+"""Runs the lock manager on the server's event loop.
+
+The manager has no timers of its own: this driver arms one ``call_later`` at the manager's next
+deadline (a lease, a wait timeout, a silent waiter) and calls ``advance()`` when it fires, so a
+deadline is honoured to the loop's precision with no polling. Long-polls wait on an
+``asyncio.Event`` that the manager's ``on_wake`` hook sets, so a release reaches the next waiter in
+the same loop iteration; a long-poll whose client disconnects takes its waiter out of the queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+
+from starlette.requests import Request
+
+from ._errors import ResourceNotFoundError
+from ._locks import LockManager, WaiterState
+
+__all__ = ["LockDriver"]
+
+
+async def _disconnected(request: Request) -> None:
+    # The body has been read, so the next ASGI message is the client going away.
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            return
+
+
+class LockDriver:
+    def __init__(self, locks: LockManager) -> None:
+        self.locks = locks
+        self._wakers: dict[str, set[asyncio.Event]] = {}
+        self._handle: asyncio.TimerHandle | None = None
+        self._armed: float | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: int | None = None
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._thread = threading.get_ident()
+        self.locks.on_wake = self._wake
+        self.locks.on_schedule = self._schedule
+        self.poke()
+
+    def stop(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+        self._handle = self._armed = None
+        self.locks.on_wake = lambda waiter_id: None
+        self.locks.on_schedule = lambda when: None
+
+    def poke(self) -> None:
+        """Run ``advance()`` now (after the test clock jumped) and re-arm the timer."""
+        if self._loop is None:
+            return
+        if threading.get_ident() != self._thread:
+            self._loop.call_soon_threadsafe(self.poke)
+            return
+        if self._handle is not None:
+            self._handle.cancel()
+        self._fire()
+
+    def _wake(self, waiter_id: str) -> None:
+        for event in self._wakers.get(waiter_id, ()):
+            event.set()
+
+    def _schedule(self, when: float) -> None:
+        if self._loop is None or (self._armed is not None and self._armed <= when):
+            return
+        if threading.get_ident() != self._thread:
+            self._loop.call_soon_threadsafe(self._schedule, when)
+            return
+        if self._handle is not None:
+            self._handle.cancel()
+        self._armed = when
+        delay = max(0.0, when - self.locks.clock.now())
+        self._handle = self._loop.call_later(delay, self._fire)
+
+    def _fire(self) -> None:
+        self._handle = self._armed = None
+        upcoming = self.locks.advance()
+        if upcoming is not None:
+            self._schedule(upcoming)
+
+    async def wait(self, request: Request, waiter_id: str, seconds: float) -> WaiterState | None:
+        """Block until the waiter is granted, its wait ends, or ``seconds`` pass.
+
+        Returns the waiter (granted or still waiting), or ``None`` when the client went away, in
+        which case the waiter has left the queue. A timed-out wait raises ``LockTimeoutError``.
+        """
+        loop = asyncio.get_running_loop()
+        self.locks.begin_poll(waiter_id)
+        event = asyncio.Event()
+        self._wakers.setdefault(waiter_id, set()).add(event)
+        gone = loop.create_task(_disconnected(request))
+        end = loop.time() + seconds
+        try:
+            while True:
+                waiter = self.locks.outcome(waiter_id)
+                remaining = end - loop.time()
+                if waiter.status == "granted" or remaining <= 0:
+                    return waiter
+                # No await between outcome() and clear(): a wake-up cannot slip in between.
+                event.clear()
+                woken = loop.create_task(event.wait())
+                done, _ = await asyncio.wait(
+                    (woken, gone), timeout=remaining, return_when=asyncio.FIRST_COMPLETED
+                )
+                woken.cancel()
+                if gone in done:
+                    with contextlib.suppress(ResourceNotFoundError):
+                        self.locks.cancel(waiter_id, "client went away")
+                    return None
+        finally:
+            gone.cancel()
+            events = self._wakers.get(waiter_id)
+            if events is not None:
+                events.discard(event)
+                if not events:
+                    del self._wakers[waiter_id]
+            self.locks.end_poll(waiter_id)

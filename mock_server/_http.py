@@ -1,0 +1,228 @@
+"""What every router shares: configuration, auth, body parsing, envelopes and error bodies."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import secrets
+from dataclasses import dataclass, field
+from typing import Annotated, Any, TypeVar
+
+import pydantic
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import APIKeyHeader
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ._backend import Backend
+from ._errors import (
+    AuthenticationError,
+    InvalidRequestError,
+    MethodNotAllowed,
+    PermissionDenied,
+    ResourceNotFoundError,
+    ServerError,
+    ValidationError,
+    ValueTooLargeError,
+)
+
+__all__ = [
+    "Principal",
+    "ServerConfig",
+    "envelope",
+    "error_response",
+    "install_error_handlers",
+    "parse_body",
+    "parse_if_match",
+    "reader",
+    "writer",
+]
+
+log = logging.getLogger("mock_server")
+T = TypeVar("T", bound=pydantic.BaseModel)
+
+
+@dataclass
+class ServerConfig:
+    """How a server answers: who may call it, and its limits."""
+
+    tokens: list[str] = field(default_factory=list)
+    """Tokens that may read and write."""
+    read_tokens: list[str] = field(default_factory=list)
+    """Tokens that may only read."""
+    users: dict[str, str] = field(default_factory=dict)
+    """User name -> password, for ``POST /auth/login``."""
+    testing: bool = False
+    """Serve the ``/_testing`` endpoints (reset, state, clock)."""
+    max_wait: float = 20.0
+    """Longest one long-poll request blocks, in seconds."""
+    max_body_bytes: int = 1024 * 1024 + 64 * 1024
+    login_ttl: float = 30 * 24 * 3600.0
+
+
+@dataclass(frozen=True)
+class Principal:
+    name: str
+    can_write: bool
+
+
+# auto_error=False: a missing header is our 401 with our error body, not FastAPI's 403.
+_authorization = APIKeyHeader(
+    name="Authorization",
+    auto_error=False,
+    description="The token, raw (`Authorization: <token>`) or as `Bearer <token>`.",
+)
+
+
+def _match(candidate: str, tokens: list[str]) -> bool:
+    found = False
+    for token in tokens:
+        # Compare against every token, so timing tells nothing about which one matched.
+        found |= hmac.compare_digest(candidate.encode(), token.encode())
+    return found
+
+
+def reader(
+    request: Request, authorization: Annotated[str | None, Depends(_authorization)]
+) -> Principal:
+    """Any valid token; 401 without one."""
+    if not authorization:
+        raise AuthenticationError("missing Authorization header: send 'Authorization: <token>'")
+    token = authorization.strip()
+    if token[:7].lower() == "bearer ":
+        token = token[7:].strip()
+    config: ServerConfig = request.app.state.config
+    logins: dict[str, str] = request.app.state.logins
+    if _match(token, config.tokens):
+        return Principal("admin", True)
+    if _match(token, list(logins)):
+        return Principal(logins.get(token, "user"), True)
+    if _match(token, config.read_tokens):
+        return Principal("read-only", False)
+    raise AuthenticationError("invalid token")
+
+
+def writer(principal: Annotated[Principal, Depends(reader)]) -> Principal:
+    """A token that may write; 403 for a read-only one."""
+    if not principal.can_write:
+        raise PermissionDenied("this token is read-only: it cannot change anything")
+    return principal
+
+
+def issue_login_token(app: FastAPI, user_name: str) -> str:
+    token = secrets.token_urlsafe(32)
+    app.state.logins[token] = user_name
+    return token
+
+
+def backend_of(request: Request) -> Backend:
+    backend: Backend = request.app.state.backend
+    return backend
+
+
+async def parse_body(request: Request, model: type[T]) -> T:
+    """Read and validate a JSON body: 400 for broken JSON, 413 too big, 422 wrong shape."""
+    config: ServerConfig = request.app.state.config
+    raw = await request.body()
+    if len(raw) > config.max_body_bytes:
+        raise ValueTooLargeError(
+            f"request body is {len(raw)} bytes; the limit is {config.max_body_bytes} bytes"
+        )
+    if not raw.strip():
+        raise InvalidRequestError("request body is empty; send a JSON object")
+    try:
+        data = json.loads(raw, parse_constant=_refuse_constant)
+    except UnicodeDecodeError:
+        raise InvalidRequestError("request body is not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise InvalidRequestError(
+            f"request body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
+    except (ValueError, RecursionError) as exc:
+        raise InvalidRequestError(f"request body is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ValidationError(f"request body must be a JSON object, not {type(data).__name__}")
+    try:
+        return model.model_validate(data)
+    except pydantic.ValidationError as exc:
+        raise ValidationError(_describe(exc)) from None
+    except RecursionError:
+        raise ValidationError("request body is nested too deeply") from None
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _describe(exc: pydantic.ValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        where = ".".join(str(p) for p in err["loc"]) or "body"
+        parts.append(f"{where}: {err['msg']}")
+    return "; ".join(parts)
+
+
+def parse_if_match(value: str | None) -> int | None:
+    """``If-Match: 3``, ``"3"`` or ``W/"3"`` -> 3; ``*`` or absent -> ``None``."""
+    if value is None or value.strip() in ("", "*"):
+        return None
+    text = value.strip()
+    if text.startswith("W/"):
+        text = text[2:]
+    text = text.strip('"')
+    if not text.isdigit():
+        raise InvalidRequestError(f"If-Match must be a setting version number, got {value!r}")
+    return int(text)
+
+
+def envelope(type_name: str, body: Any, *, plain: bool, **extra: Any) -> dict[str, Any] | Any:
+    """Cloudomation's ``{"<type>": ...}`` envelope, or the bare body with ``plain=true``."""
+    if plain:
+        return body
+    return {type_name: body, **extra}
+
+
+def error_response(exc: ServerError) -> JSONResponse:
+    return JSONResponse({"error": exc.name, "message": exc.message}, status_code=exc.status)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Every error leaves as ``{"error": "<ExceptionName>", "message": "..."}``."""
+
+    async def on_server_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ServerError)
+        return error_response(exc)
+
+    async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        error: ServerError
+        if exc.status_code == 404:
+            error = ResourceNotFoundError(f"no such endpoint: {request.method} {request.url.path}")
+        elif exc.status_code == 405:
+            error = MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}")
+        else:
+            error = InvalidRequestError(str(exc.detail))
+        return error_response(error)
+
+    async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        parts = []
+        for err in exc.errors()[:5]:
+            loc = err.get("loc", ())
+            where = ".".join(str(p) for p in loc[1:]) or str(loc[0] if loc else "request")
+            parts.append(f"{where}: {err.get('msg')}")
+        return error_response(InvalidRequestError("; ".join(parts)))
+
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error in %s %s", request.method, request.url.path)
+        return JSONResponse(
+            {"error": "InternalError", "message": f"internal server error ({type(exc).__name__})"},
+            status_code=500,
+        )
+
+    app.add_exception_handler(ServerError, on_server_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(Exception, on_unexpected)

@@ -1,0 +1,146 @@
+"""``/setting``: the routes Cloudomation documents, plus paging, versions and fencing (ours)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from cloudomation_kit._models import SettingCreate, SettingUpdate
+
+from .._backend import Backend, parse_fields, project
+from .._http import Principal, backend_of, envelope, parse_body, parse_if_match, reader, writer
+from .._store import SETTING_FIELDS, SettingRecord
+from ._docs import (
+    ERRORS,
+    PartialSettingEnvelope,
+    SettingEnvelope,
+    SettingListEnvelope,
+    body_doc,
+)
+
+router = APIRouter(prefix="/setting", tags=["settings"], responses=ERRORS)
+
+BackendDep = Annotated[Backend, Depends(backend_of)]
+Reader = Annotated[Principal, Depends(reader)]
+Writer = Annotated[Principal, Depends(writer)]
+By = Annotated[
+    Literal["id", "name"], Query(description="Address the setting by `id` (default) or `name`.")
+]
+Plain = Annotated[bool, Query(description="Answer with the bare record, without the envelope.")]
+Fields = Annotated[str | None, Query(description="Comma-separated fields to return.")]
+Fence = Annotated[
+    int | None,
+    Query(description="*Ours.* The fencing token of the caller's lock; refused (409) if stale."),
+]
+IfMatch = Annotated[
+    str | None,
+    Header(description="*Ours.* The version the caller read; 412 if the setting changed since."),
+]
+
+
+def _one(record: SettingRecord, *, plain: bool, fields: list[str] | None = None) -> JSONResponse:
+    body = project(record.wire(), fields)
+    return JSONResponse(
+        envelope("setting", body, plain=plain), headers={"ETag": f'"{record.version}"'}
+    )
+
+
+@router.post(
+    "",
+    summary="Create a setting",
+    responses={200: {"model": SettingEnvelope}},
+    openapi_extra=body_doc(SettingCreate),
+)
+async def create_setting(
+    request: Request, backend: BackendDep, _: Writer, plain: Plain = False
+) -> Response:
+    body = await parse_body(request, SettingCreate)
+    return _one(backend.create_setting(body.name, body.value, body.description), plain=plain)
+
+
+@router.get(
+    "",
+    summary="List settings",
+    responses={200: {"model": SettingListEnvelope}},
+)
+async def list_settings(
+    backend: BackendDep,
+    _: Reader,
+    filter: Annotated[
+        str | None, Query(description='JSON: `{"field","op","value"}` leaves, `{"and": [...]}`')
+    ] = None,
+    fields: Fields = None,
+    plain: Plain = False,
+    limit: Annotated[int, Query(ge=0, le=10_000, description="*Ours.* Page size.")] = 1000,
+    offset: Annotated[int, Query(ge=0, description="*Ours.* Records to skip.")] = 0,
+    order: Annotated[
+        str, Query(description="*Ours.* `name`, `created_at` or `modified_at`; `-` descends.")
+    ] = "name",
+) -> Response:
+    wanted = parse_fields(fields, SETTING_FIELDS)
+    records, total = backend.list_settings(filter, order=order, limit=limit, offset=offset)
+    items = [project(r.wire(), wanted) for r in records]
+    body: Any = envelope("setting", items, plain=plain, total=total, limit=limit, offset=offset)
+    return JSONResponse(body, headers={"X-Total-Count": str(total)})
+
+
+@router.get(
+    "/{key:path}",
+    summary="Read a setting by id or by name",
+    responses={200: {"model": PartialSettingEnvelope}},
+)
+async def get_setting(
+    key: str,
+    backend: BackendDep,
+    _: Reader,
+    by: By = "id",
+    plain: Plain = False,
+    fields: Fields = None,
+) -> Response:
+    wanted = parse_fields(fields, SETTING_FIELDS)
+    return _one(backend.get_setting(key, by_name=by == "name"), plain=plain, fields=wanted)
+
+
+@router.patch(
+    "/{key:path}",
+    summary="Update the fields given",
+    responses={200: {"model": SettingEnvelope}},
+    openapi_extra=body_doc(SettingUpdate),
+)
+async def update_setting(
+    key: str,
+    request: Request,
+    backend: BackendDep,
+    _: Writer,
+    by: By = "id",
+    plain: Plain = False,
+    fence: Fence = None,
+    if_match: IfMatch = None,
+) -> Response:
+    body = await parse_body(request, SettingUpdate)
+    changes = {f: getattr(body, f) for f in body.model_fields_set}
+    record = backend.update_setting(
+        key,
+        by_name=by == "name",
+        changes=changes,
+        if_version=parse_if_match(if_match),
+        fence=fence,
+    )
+    return _one(record, plain=plain)
+
+
+@router.delete("/{key:path}", summary="Delete a setting", status_code=204)
+async def delete_setting(
+    key: str,
+    backend: BackendDep,
+    _: Writer,
+    by: By = "id",
+    fence: Fence = None,
+    if_match: IfMatch = None,
+) -> Response:
+    backend.delete_setting(
+        key, by_name=by == "name", if_version=parse_if_match(if_match), fence=fence
+    )
+    return Response(status_code=204)

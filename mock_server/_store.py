@@ -1,0 +1,347 @@
+"""The settings store: one interface, an in-memory and a SQLite backend (``_sqlite.py``).
+
+The store holds the rules of settings (names, values, versions, limits) and knows nothing of HTTP.
+``SettingStore`` does the checks once; a backend only keeps records and issues fencing tokens.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import unicodedata
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from ._clock import Clock
+from ._errors import (
+    ConflictError,
+    InvalidRequestError,
+    PreconditionFailed,
+    ResourceNotFoundError,
+    ValidationError,
+    ValueTooLargeError,
+)
+from ._filters import FieldKind, Filter, matches
+
+__all__ = [
+    "DEFAULT_MAX_VALUE_BYTES",
+    "MAX_NAME_LENGTH",
+    "ORDERS",
+    "SETTING_FIELDS",
+    "MemoryStore",
+    "SettingRecord",
+    "SettingStore",
+    "iso",
+    "normalize_name",
+]
+
+DEFAULT_MAX_VALUE_BYTES = 1024 * 1024
+MAX_NAME_LENGTH = 512
+MAX_DESCRIPTION_LENGTH = 64 * 1024
+
+SETTING_FIELDS: dict[str, FieldKind] = {
+    "id": "string",
+    "name": "string",
+    "value": "json",
+    "description": "string",
+    "created_at": "time",
+    "modified_at": "time",
+    "version": "int",
+}
+ORDERS = ("name", "-name", "created_at", "-created_at", "modified_at", "-modified_at")
+Order = Literal["name", "-name", "created_at", "-created_at", "modified_at", "-modified_at"]
+
+_UNSET: Any = object()
+
+
+def iso(t: float) -> str:
+    """Epoch seconds as the wire's ISO-8601 form (UTC, microseconds, ``Z``): sorts as text."""
+    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def normalize_name(name: object) -> str:
+    """Strip outer blanks (as Cloudomation does) and refuse names no one could address."""
+    if not isinstance(name, str):
+        raise ValidationError("name must be a string")
+    stripped = name.strip()
+    if not stripped:
+        raise ValidationError("name must not be empty or only blanks")
+    if len(stripped) > MAX_NAME_LENGTH:
+        raise ValidationError(
+            f"name is {len(stripped)} characters long; the limit is {MAX_NAME_LENGTH}"
+        )
+    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in stripped):
+        raise ValidationError("name must not contain control characters")
+    return stripped
+
+
+def _is_uuid(key: str) -> bool:
+    try:
+        uuid.UUID(key)
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class SettingRecord:
+    id: str
+    name: str
+    value: Any
+    description: str | None
+    created_at: float
+    modified_at: float
+    version: int
+
+    def wire(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "value": self.value,
+            "description": self.description,
+            "created_at": iso(self.created_at),
+            "modified_at": iso(self.modified_at),
+            "version": self.version,
+        }
+
+
+class SettingStore(ABC):
+    """Settings with unique names, whole-value writes, versions and fencing tokens.
+
+    Every public method is atomic: a threading lock serialises them, so the store may be shared
+    by the server's event loop and a test's thread.
+    """
+
+    def __init__(self, clock: Clock, *, max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES) -> None:
+        self.clock = clock
+        self.max_value_bytes = max_value_bytes
+        self._mutex = threading.RLock()
+
+    # -- what a backend provides ---------------------------------------------------------------
+
+    @abstractmethod
+    def _by_id(self, setting_id: str) -> SettingRecord | None: ...
+
+    @abstractmethod
+    def _by_name(self, name: str) -> SettingRecord | None: ...
+
+    @abstractmethod
+    def _insert(self, record: SettingRecord) -> None: ...
+
+    @abstractmethod
+    def _replace(self, old: SettingRecord, new: SettingRecord) -> None: ...
+
+    @abstractmethod
+    def _remove(self, record: SettingRecord) -> None: ...
+
+    @abstractmethod
+    def _select(
+        self, flt: Filter | None, order: Order, limit: int, offset: int
+    ) -> tuple[list[SettingRecord], int]: ...
+
+    @abstractmethod
+    def _issue_token(self) -> int: ...
+
+    @abstractmethod
+    def _clear(self) -> None: ...
+
+    def close(self) -> None:  # noqa: B027 (a backend without resources needs nothing here)
+        """Release the backend's resources."""
+
+    # -- the rules -----------------------------------------------------------------------------
+
+    def _check_value(self, value: Any) -> None:
+        try:
+            size = len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise ValidationError(f"value is not JSON: {exc}") from None
+        if size > self.max_value_bytes:
+            raise ValueTooLargeError(
+                f"value is {size} bytes as JSON; the limit is {self.max_value_bytes} bytes"
+            )
+
+    @staticmethod
+    def _check_description(description: object) -> None:
+        if description is not None and not isinstance(description, str):
+            raise ValidationError("description must be a string or null")
+        if isinstance(description, str) and len(description) > MAX_DESCRIPTION_LENGTH:
+            raise ValidationError(f"description is longer than {MAX_DESCRIPTION_LENGTH} characters")
+
+    def _lookup(self, key: str, *, by_name: bool) -> SettingRecord:
+        if by_name:
+            name = key.strip()
+            record = self._by_name(name) if name else None
+            if record is None:
+                raise ResourceNotFoundError(f"setting {name!r} not found")
+            return record
+        record = self._by_id(key) if _is_uuid(key) else None
+        if record is None:
+            hint = "" if _is_uuid(key) else " (to address a setting by name, add ?by=name)"
+            raise ResourceNotFoundError(f"setting with id {key!r} not found{hint}")
+        return record
+
+    def create(
+        self, name: object, value: Any = None, description: str | None = None
+    ) -> SettingRecord:
+        """Create a setting; a taken name is a ``ConflictError``."""
+        clean = normalize_name(name)
+        self._check_value(value)
+        self._check_description(description)
+        with self._mutex:
+            if self._by_name(clean) is not None:
+                raise ConflictError(f"a setting named {clean!r} already exists")
+            now = self.clock.now()
+            record = SettingRecord(str(uuid.uuid4()), clean, value, description, now, now, 1)
+            self._insert(record)
+            return record
+
+    def get(self, key: str, *, by_name: bool = False) -> SettingRecord:
+        with self._mutex:
+            return self._lookup(key, by_name=by_name)
+
+    def find(self, name: str) -> SettingRecord | None:
+        with self._mutex:
+            return self._by_name(name.strip())
+
+    def get_or_create(self, name: object) -> tuple[SettingRecord, bool]:
+        """The setting of that name, created with a ``null`` value if missing."""
+        clean = normalize_name(name)
+        with self._mutex:
+            record = self._by_name(clean)
+            if record is not None:
+                return record, False
+            return self.create(clean), True
+
+    def update(
+        self,
+        key: str,
+        *,
+        by_name: bool = False,
+        name: Any = _UNSET,
+        value: Any = _UNSET,
+        description: Any = _UNSET,
+        if_version: int | None = None,
+    ) -> SettingRecord:
+        """Change the fields given; every write bumps the version by one."""
+        changes: dict[str, Any] = {}
+        if name is not _UNSET:
+            changes["name"] = normalize_name(name)
+        if value is not _UNSET:
+            self._check_value(value)
+            changes["value"] = value
+        if description is not _UNSET:
+            self._check_description(description)
+            changes["description"] = description
+        with self._mutex:
+            old = self._lookup(key, by_name=by_name)
+            self._check_version(old, if_version)
+            new_name = changes.get("name", old.name)
+            if new_name != old.name and self._by_name(new_name) is not None:
+                raise ConflictError(f"a setting named {new_name!r} already exists")
+            new = replace(old, **changes, modified_at=self.clock.now(), version=old.version + 1)
+            self._replace(old, new)
+            return new
+
+    def delete(
+        self, key: str, *, by_name: bool = False, if_version: int | None = None
+    ) -> SettingRecord:
+        with self._mutex:
+            old = self._lookup(key, by_name=by_name)
+            self._check_version(old, if_version)
+            self._remove(old)
+            return old
+
+    @staticmethod
+    def _check_version(record: SettingRecord, if_version: int | None) -> None:
+        if if_version is not None and if_version != record.version:
+            raise PreconditionFailed(
+                f"setting {record.name!r} is at version {record.version}, not {if_version}: "
+                "it changed since you read it"
+            )
+
+    def list(
+        self,
+        flt: Filter | None = None,
+        *,
+        order: Order = "name",
+        limit: int = 1000,
+        offset: int = 0,
+    ) -> tuple[list[SettingRecord], int]:
+        """One page of the settings that pass the filter, and how many pass in all."""
+        if order not in ORDERS:
+            raise InvalidRequestError(f"unknown order {order!r}; use one of {', '.join(ORDERS)}")
+        if limit < 0 or offset < 0:
+            raise InvalidRequestError("limit and offset must not be negative")
+        with self._mutex:
+            return self._select(flt, order, limit, offset)
+
+    def next_token(self) -> int:
+        """A fencing token larger than every token issued before, also before a restart."""
+        with self._mutex:
+            return self._issue_token()
+
+    def reset(self) -> None:
+        """Forget every setting (test helper); tokens keep growing."""
+        with self._mutex:
+            self._clear()
+
+
+def _sort_key(order: str) -> tuple[str, bool]:
+    return order.lstrip("-"), order.startswith("-")
+
+
+def order_records(records: Iterable[SettingRecord], order: str) -> list[SettingRecord]:
+    field, descending = _sort_key(order)
+    if field == "name":
+        return sorted(records, key=lambda r: r.name, reverse=descending)
+    return sorted(records, key=lambda r: (getattr(r, field), r.name), reverse=descending)
+
+
+class MemoryStore(SettingStore):
+    """Settings in dictionaries; gone when the process ends."""
+
+    def __init__(self, clock: Clock, *, max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES) -> None:
+        super().__init__(clock, max_value_bytes=max_value_bytes)
+        self._ids: dict[str, SettingRecord] = {}
+        self._names: dict[str, SettingRecord] = {}
+        self._token = 0
+
+    def _by_id(self, setting_id: str) -> SettingRecord | None:
+        return self._ids.get(setting_id)
+
+    def _by_name(self, name: str) -> SettingRecord | None:
+        return self._names.get(name)
+
+    def _insert(self, record: SettingRecord) -> None:
+        self._ids[record.id] = record
+        self._names[record.name] = record
+
+    def _replace(self, old: SettingRecord, new: SettingRecord) -> None:
+        del self._names[old.name]
+        self._ids[new.id] = new
+        self._names[new.name] = new
+
+    def _remove(self, record: SettingRecord) -> None:
+        del self._ids[record.id]
+        del self._names[record.name]
+
+    def _select(
+        self, flt: Filter | None, order: Order, limit: int, offset: int
+    ) -> tuple[list[SettingRecord], int]:
+        records: Iterable[SettingRecord] = self._names.values()
+        if flt is not None:
+            records = [r for r in records if matches(flt, r.wire())]
+        ordered = order_records(records, order)
+        return ordered[offset : offset + limit], len(ordered)
+
+    def _issue_token(self) -> int:
+        self._token += 1
+        return self._token
+
+    def _clear(self) -> None:
+        self._ids.clear()
+        self._names.clear()
