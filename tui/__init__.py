@@ -1,1 +1,4 @@
-"""The operator TUI (Textual). Its screens land with the TUI issue; the package reserves the name."""
+"""The operator TUI (Textual).
+
+Its screens land with the TUI issue; until then the package only reserves the name.
+"""
