@@ -61,11 +61,15 @@ async def _answer(request: Request, backend: Backend, waiter_id: str, wait: floa
 async def acquire(request: Request, backend: BackendDep, _: Writer) -> Response:
     body = await parse_body(request, AcquireRequest)
     wait = _bound(request, body.wait)
+    label = body.execution_name
+    if body.execution_id is None and not label:
+        # An ad-hoc caller (curl, a script): name its execution after the client it uses.
+        label = f"anonymous ({request.headers.get('user-agent', 'unknown client')[:80]})"
     waiter = backend.locks.acquire(
         body.name,
         body.execution_id,
         timeout=body.timeout,
-        execution_name=body.execution_name,
+        execution_name=label,
         lease_ttl=body.lease_ttl,
     )
     if waiter.status == "granted":

@@ -259,3 +259,21 @@ def test_openapi_describes_every_endpoint(api):
     ]:
         assert path in paths, path
     assert "requestBody" in paths["/api/latest/setting"]["post"]
+
+
+def test_an_ad_hoc_caller_is_named_after_its_client(api):
+    r = api.post("/lock/acquire", json={"name": "x"}, headers={"User-Agent": "curl/8.5.0"})
+    ex = api.get(f"/execution/{r.json()['execution_id']}").json()["execution"]
+    assert ex["name"] == "anonymous (curl/8.5.0)"
+
+
+def test_testing_endpoints_exist_only_with_testing():
+    from mock_server import run_server
+
+    with (
+        run_server(testing=False) as server,
+        httpx.Client(base_url=server.url, headers={"Authorization": server.token}) as api,
+    ):
+        assert api.post("/_testing/reset").status_code == 404
+        assert api.post("/_testing/clock", json={"advance": 1}).status_code == 404
+        assert api.get("/alive").status_code == 200
