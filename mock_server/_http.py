@@ -84,7 +84,9 @@ def _match(candidate: str, tokens: list[str]) -> bool:
     return found
 
 
-def reader(
+# The dependencies are coroutines on purpose: FastAPI runs plain functions in a worker thread,
+# which costs a thread hop per dependency on every request.
+async def reader(
     request: Request, authorization: Annotated[str | None, Depends(_authorization)]
 ) -> Principal:
     """Any valid token; 401 without one."""
@@ -104,7 +106,7 @@ def reader(
     raise AuthenticationError("invalid token")
 
 
-def writer(principal: Annotated[Principal, Depends(reader)]) -> Principal:
+async def writer(principal: Annotated[Principal, Depends(reader)]) -> Principal:
     """A token that may write; 403 for a read-only one."""
     if not principal.can_write:
         raise PermissionDenied("this token is read-only: it cannot change anything")
@@ -117,7 +119,7 @@ def issue_login_token(app: FastAPI, user_name: str) -> str:
     return token
 
 
-def backend_of(request: Request) -> Backend:
+async def backend_of(request: Request) -> Backend:
     backend: Backend = request.app.state.backend
     return backend
 
