@@ -11,9 +11,11 @@ Fields marked *ours* are not documented by Cloudomation; see ``docs/api.md``.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
+
+from ._display import DisplayMixin
 
 __all__ = [
     "AcquireRequest",
@@ -61,12 +63,26 @@ EventType = Literal[
 ]
 
 
-class _Response(BaseModel):
+class _Response(DisplayMixin, BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
-class _Request(BaseModel):
+class _Request(DisplayMixin, BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+MAX_TIMEOUT = 366 * 24 * 3600.0
+"""Longest finite lock wait, in seconds; ``null`` waits forever."""
+MIN_LEASE_TTL = 0.5
+MAX_LEASE_TTL = 24 * 3600.0
+
+# Documented in the schema only: the server checks names itself, with messages that say what is
+# wrong (blank, too long, control characters) rather than a regular expression.
+_NAME_SCHEMA: dict[str, Any] = {
+    "minLength": 1,
+    "maxLength": 512,
+    "pattern": r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$",
+}
 
 
 # -- settings ---------------------------------------------------------------------------------
@@ -74,6 +90,8 @@ class _Request(BaseModel):
 
 class Setting(_Response):
     """A named record holding any JSON value, read and written as a whole."""
+
+    _repr_fields: ClassVar[tuple[str, ...]] = ("name", "value", "version")
 
     id: str
     """A uuid, fixed for the life of the setting."""
@@ -91,7 +109,7 @@ class Setting(_Response):
 class SettingCreate(_Request):
     """Body of ``POST /setting``."""
 
-    name: str
+    name: str = Field(json_schema_extra=_NAME_SCHEMA)
     value: JsonValue = None
     description: str | None = None
 
@@ -109,6 +127,8 @@ class SettingUpdate(_Request):
 
 class Execution(_Response):
     """*Ours.* The party that holds locks and waits for them (one per SDK client)."""
+
+    _repr_fields: ClassVar[tuple[str, ...]] = ("name", "status", "locks", "waiting_for")
 
     id: str
     name: str
@@ -131,8 +151,8 @@ class Execution(_Response):
 class ExecutionCreate(_Request):
     """Body of ``POST /execution``."""
 
-    name: str | None = None
-    lease_ttl: float | None = None
+    name: str | None = Field(None, max_length=512)
+    lease_ttl: float | None = Field(None, ge=MIN_LEASE_TTL, le=MAX_LEASE_TTL)
 
 
 class ExecutionUpdate(_Request):
@@ -162,6 +182,8 @@ class HeartbeatResult(_Response):
 class Holder(_Response):
     """The execution holding a lock."""
 
+    _repr_fields: ClassVar[tuple[str, ...]] = ("execution_name", "token", "acquired_at")
+
     execution_id: str
     execution_name: str
     token: int
@@ -172,6 +194,8 @@ class Holder(_Response):
 
 class Waiter(_Response):
     """One entry of a lock's FIFO queue."""
+
+    _repr_fields: ClassVar[tuple[str, ...]] = ("position", "execution_name", "deadline")
 
     waiter_id: str
     execution_id: str
@@ -191,20 +215,29 @@ class Lock(_Response):
     holder: Holder | None
     waiters: list[Waiter]
 
+    def _repr_items(self) -> list[tuple[str, Any]]:
+        holder = self.holder
+        return [
+            ("name", self.name),
+            ("holder", holder.execution_name if holder else None),
+            ("token", holder.token if holder else None),
+            ("waiters", len(self.waiters)),
+        ]
+
 
 class AcquireRequest(_Request):
     """Body of ``POST /lock/acquire``."""
 
-    name: str
+    name: str = Field(json_schema_extra=_NAME_SCHEMA)
     execution_id: str | None = None
     """The execution that will hold the lock; omitted, the server creates one for this call."""
     execution_name: str | None = None
     """Label of the execution the server creates when ``execution_id`` is omitted."""
-    timeout: float | None = 60.0
+    timeout: float | None = Field(60.0, ge=0, le=MAX_TIMEOUT)
     """Seconds to wait in the queue; ``null`` waits forever; ``0`` tries once."""
-    wait: float | None = None
+    wait: float | None = Field(None, ge=0, le=MAX_TIMEOUT)
     """Longest this one request blocks (a long-poll bound, at most the server's maximum)."""
-    lease_ttl: float | None = None
+    lease_ttl: float | None = Field(None, ge=MIN_LEASE_TTL, le=MAX_LEASE_TTL)
     """Lease of the execution the server creates when ``execution_id`` is omitted."""
 
 
@@ -212,7 +245,7 @@ class WaitRequest(_Request):
     """Body of ``POST /lock/wait``: continue a queued acquisition."""
 
     waiter_id: str
-    wait: float | None = None
+    wait: float | None = Field(None, ge=0, le=MAX_TIMEOUT)
 
 
 class CancelRequest(_Request):
@@ -235,6 +268,8 @@ class ReleaseRequest(_Request):
 class AcquireResult(_Response):
     """Answer to an acquire or wait call: acquired, or still waiting in the queue."""
 
+    _repr_fields: ClassVar[tuple[str, ...]] = ("status", "name", "token", "position")
+
     status: Literal["acquired", "waiting"]
     name: str
     waiter_id: str
@@ -254,6 +289,8 @@ class AcquireResult(_Response):
 class Event(_Response):
     """*Ours.* One change, as sent on the event stream."""
 
+    _repr_fields: ClassVar[tuple[str, ...]] = ("seq", "type", "data")
+
     seq: int
     """Grows by one per event."""
     type: EventType
@@ -261,14 +298,19 @@ class Event(_Response):
     data: dict[str, JsonValue]
 
 
-class LoginRequest(BaseModel):
+class LoginRequest(DisplayMixin, BaseModel):
     """Body of ``POST /auth/login``; extra fields Cloudomation clients send are ignored."""
+
+    _secret_fields: ClassVar[tuple[str, ...]] = ("password",)
 
     user_name: str
     password: str
 
 
 class LoginResult(_Response):
+    _repr_fields: ClassVar[tuple[str, ...]] = ("user_name", "token_expiry")
+    _secret_fields: ClassVar[tuple[str, ...]] = ("token",)
+
     token: str
     user_name: str
     token_expiry: float | None = None
@@ -282,6 +324,8 @@ class Alive(_Response):
 
 class ErrorBody(_Response):
     """Every 4xx and 5xx answer carries this body."""
+
+    _repr_fields: ClassVar[tuple[str, ...]] = ("error", "message")
 
     error: str
     """The exception name, e.g. ``ResourceNotFoundError``."""

@@ -206,7 +206,10 @@ def install_error_handlers(app: FastAPI) -> None:
             error = MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}")
         else:
             error = InvalidRequestError(str(exc.detail))
-        return error_response(error)
+        response = error_response(error)
+        if exc.headers:  # e.g. Allow on a 405
+            response.headers.update(exc.headers)
+        return response
 
     async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)

@@ -22,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from cloudomation_kit._models import MAX_LEASE_TTL, MAX_TIMEOUT, MIN_LEASE_TTL
+
 from ._clock import Clock
 from ._errors import (
     ConflictError,
@@ -45,8 +47,6 @@ __all__ = [
 ]
 
 DEFAULT_LEASE_TTL = 15.0
-MIN_LEASE_TTL = 0.5
-MAX_LEASE_TTL = 24 * 3600.0
 DEFAULT_POLL_GRACE = 5.0
 """A queued waiter with no long-poll in flight for this long has gone away and leaves the queue."""
 KEEP_FINISHED = 60.0
@@ -296,9 +296,9 @@ class LockManager:
         ``timeout`` ``None`` waits forever and ``0`` tries once: a held lock is then a
         ``LockTimeoutError`` at once. Without ``execution_id`` a new execution is created.
         """
-        if timeout is not None and (not math.isfinite(timeout) or timeout < 0):
+        if timeout is not None and not 0 <= timeout <= MAX_TIMEOUT:
             raise ValidationError(
-                "timeout must be a number of seconds >= 0, or null to wait forever"
+                f"timeout must be between 0 and {MAX_TIMEOUT:.0f} seconds, or null to wait forever"
             )
         setting = self._setting_for_lock(name)
         if execution_id is None:

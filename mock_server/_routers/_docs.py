@@ -5,19 +5,26 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, JsonValue
+from pydantic import BaseModel, ConfigDict, JsonValue, RootModel
 
 from cloudomation_kit._models import ErrorBody, Execution, Lock, Setting
 
 __all__ = [
     "ERRORS",
+    "ExecutionAnswer",
     "ExecutionEnvelope",
+    "ExecutionListAnswer",
     "ExecutionListEnvelope",
+    "LockAnswer",
     "LockEnvelope",
+    "LockListAnswer",
     "LockListEnvelope",
     "PartialSetting",
+    "PartialSettingAnswer",
     "PartialSettingEnvelope",
+    "SettingAnswer",
     "SettingEnvelope",
+    "SettingListAnswer",
     "SettingListEnvelope",
     "body_doc",
 ]
@@ -67,6 +74,35 @@ class ExecutionListEnvelope(BaseModel):
     execution: list[Execution]
 
 
+# With plain=true the same routes answer with the bare record or list.
+class SettingAnswer(RootModel[SettingEnvelope | Setting]):
+    pass
+
+
+class PartialSettingAnswer(RootModel[PartialSettingEnvelope | PartialSetting]):
+    pass
+
+
+class SettingListAnswer(RootModel[SettingListEnvelope | list[PartialSetting]]):
+    pass
+
+
+class LockAnswer(RootModel[LockEnvelope | Lock]):
+    pass
+
+
+class LockListAnswer(RootModel[LockListEnvelope | list[Lock]]):
+    pass
+
+
+class ExecutionAnswer(RootModel[ExecutionEnvelope | Execution]):
+    pass
+
+
+class ExecutionListAnswer(RootModel[ExecutionListEnvelope | list[Execution]]):
+    pass
+
+
 def _err(description: str) -> dict[str, Any]:
     return {"model": ErrorBody, "description": description}
 
@@ -84,11 +120,27 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+def _inline(node: Any, defs: dict[str, Any]) -> Any:
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            return _inline(defs[ref.removeprefix("#/$defs/")], defs)
+        return {k: _inline(v, defs) for k, v in node.items() if k != "$defs"}
+    if isinstance(node, list):
+        return [_inline(v, defs) for v in node]
+    return node
+
+
 def body_doc(model: type[BaseModel]) -> dict[str, Any]:
-    """OpenAPI ``requestBody`` for a route that parses its body itself (see ``parse_body``)."""
+    """OpenAPI ``requestBody`` for a route that parses its body itself (see ``parse_body``).
+
+    The model's ``$defs`` are inlined: a ``#/$defs/...`` reference means nothing inside the
+    OpenAPI document.
+    """
+    schema = model.model_json_schema()
     return {
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": model.model_json_schema()}},
+            "content": {"application/json": {"schema": _inline(schema, schema.get("$defs", {}))}},
         }
     }

@@ -9,10 +9,10 @@ from fastapi.responses import JSONResponse
 
 from cloudomation_kit._models import ExecutionCreate, ExecutionUpdate, HeartbeatResult
 
-from .._backend import Backend, parse_fields, project
+from .._backend import Backend
 from .._http import Principal, backend_of, envelope, parse_body, reader, writer
-from .._locks import EXECUTION_FIELDS, ExecutionState
-from ._docs import ERRORS, ExecutionEnvelope, ExecutionListEnvelope, body_doc
+from .._locks import ExecutionState
+from ._docs import ERRORS, ExecutionAnswer, ExecutionListAnswer, body_doc
 
 router = APIRouter(prefix="/execution", tags=["executions"], responses=ERRORS)
 
@@ -29,7 +29,7 @@ def _one(backend: Backend, ex: ExecutionState, plain: bool) -> JSONResponse:
 @router.post(
     "",
     summary="Start an execution (it must then send heartbeats)",
-    responses={200: {"model": ExecutionEnvelope}},
+    responses={200: {"model": ExecutionAnswer}},
     openapi_extra=body_doc(ExecutionCreate),
 )
 async def create_execution(
@@ -42,24 +42,20 @@ async def create_execution(
 @router.get(
     "",
     summary="List executions; filter by status, e.g. WAITING_LOCK",
-    responses={200: {"model": ExecutionListEnvelope}},
+    responses={200: {"model": ExecutionListAnswer}},
 )
 async def list_executions(
     backend: BackendDep,
     _: Reader,
     filter: Annotated[str | None, Query(description="JSON filter, as for settings")] = None,
-    fields: Annotated[str | None, Query(description="Comma-separated fields")] = None,
     plain: Plain = False,
 ) -> Response:
-    wanted = parse_fields(fields, EXECUTION_FIELDS | {"ended_at": 0, "lease_expires_at": 0})
-    items = [
-        project(backend.locks.execution_wire(e), wanted) for e in backend.list_executions(filter)
-    ]
+    items = [backend.locks.execution_wire(e) for e in backend.list_executions(filter)]
     return JSONResponse(envelope("execution", items, plain=plain))
 
 
 @router.get(
-    "/{execution_id}", summary="Read an execution", responses={200: {"model": ExecutionEnvelope}}
+    "/{execution_id}", summary="Read an execution", responses={200: {"model": ExecutionAnswer}}
 )
 async def get_execution(
     execution_id: str, backend: BackendDep, _: Reader, plain: Plain = False
@@ -70,7 +66,7 @@ async def get_execution(
 @router.patch(
     "/{execution_id}",
     summary="End an execution (releasing its locks) or set its message",
-    responses={200: {"model": ExecutionEnvelope}},
+    responses={200: {"model": ExecutionAnswer}},
     openapi_extra=body_doc(ExecutionUpdate),
 )
 async def update_execution(

@@ -20,7 +20,7 @@ from .._backend import Backend
 from .._driver import LockDriver
 from .._errors import ResourceNotFoundError, ValidationError
 from .._http import Principal, ServerConfig, backend_of, envelope, parse_body, reader, writer
-from ._docs import ERRORS, LockEnvelope, LockListEnvelope, body_doc
+from ._docs import ERRORS, LockAnswer, LockEnvelope, LockListAnswer, body_doc
 
 router = APIRouter(prefix="/lock", tags=["locks"], responses=ERRORS)
 
@@ -121,7 +121,7 @@ async def release(request: Request, backend: BackendDep, who: Writer) -> Respons
 @router.get(
     "",
     summary="Every held or contended lock, with holder and queue",
-    responses={200: {"model": LockListEnvelope}},
+    responses={200: {"model": LockListAnswer}},
 )
 async def list_locks(backend: BackendDep, _: Reader, plain: bool = False) -> Response:
     return JSONResponse(envelope("lock", backend.locks.locks_wire(), plain=plain))
@@ -130,7 +130,7 @@ async def list_locks(backend: BackendDep, _: Reader, plain: bool = False) -> Res
 @router.get(
     "/{name:path}",
     summary="One lock by setting name: holder and FIFO queue",
-    responses={200: {"model": LockEnvelope}},
+    responses={200: {"model": LockAnswer}},
 )
 async def get_lock(name: str, backend: BackendDep, _: Reader, plain: bool = False) -> Response:
     setting = backend.get_setting(name, by_name=True)

@@ -14,9 +14,9 @@ from .._http import Principal, backend_of, envelope, parse_body, parse_if_match,
 from .._store import SETTING_FIELDS, SettingRecord
 from ._docs import (
     ERRORS,
-    PartialSettingEnvelope,
-    SettingEnvelope,
-    SettingListEnvelope,
+    PartialSettingAnswer,
+    SettingAnswer,
+    SettingListAnswer,
     body_doc,
 )
 
@@ -50,7 +50,7 @@ def _one(record: SettingRecord, *, plain: bool, fields: list[str] | None = None)
 @router.post(
     "",
     summary="Create a setting",
-    responses={200: {"model": SettingEnvelope}},
+    responses={200: {"model": SettingAnswer}},
     openapi_extra=body_doc(SettingCreate),
 )
 async def create_setting(
@@ -63,7 +63,7 @@ async def create_setting(
 @router.get(
     "",
     summary="List settings",
-    responses={200: {"model": SettingListEnvelope}},
+    responses={200: {"model": SettingListAnswer}},
 )
 async def list_settings(
     backend: BackendDep,
@@ -89,7 +89,7 @@ async def list_settings(
 @router.get(
     "/{key:path}",
     summary="Read a setting by id or by name",
-    responses={200: {"model": PartialSettingEnvelope}},
+    responses={200: {"model": PartialSettingAnswer}},
 )
 async def get_setting(
     key: str,
@@ -106,7 +106,7 @@ async def get_setting(
 @router.patch(
     "/{key:path}",
     summary="Update the fields given",
-    responses={200: {"model": SettingEnvelope}},
+    responses={200: {"model": SettingAnswer}},
     openapi_extra=body_doc(SettingUpdate),
 )
 async def update_setting(
