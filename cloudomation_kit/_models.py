@@ -68,7 +68,8 @@ class _Response(DisplayMixin, BaseModel):
 
 
 class _Request(DisplayMixin, BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # strict: "yes" is not true and "60" is not 60 (an int is still a float)
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 MAX_TIMEOUT = 366 * 24 * 3600.0

@@ -8,6 +8,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ._backend import Backend
@@ -74,7 +76,14 @@ def create_app(backend: Backend, config: ServerConfig | None = None) -> FastAPI:
     routers: list[Any] = [auth, settings, locks, executions, events]
     if config.testing:
         routers.append(testing)
+    route_methods = []
     for module in routers:
         app.include_router(module.router, prefix=API_PREFIX)
+        for route in module.router.routes:
+            if isinstance(route, APIRoute):
+                pattern, _, _ = compile_path(API_PREFIX + route.path)
+                route_methods.append((pattern, set(route.methods)))
+    # For the Allow header of a 405, which FastAPI fills from one matching route only.
+    app.state.route_methods = route_methods
     app.add_middleware(_BodyLimit, limit=config.max_body_bytes)
     return app

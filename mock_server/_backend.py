@@ -91,7 +91,10 @@ class Backend:
         """Change the given fields; ``fence`` must be the token that holds the setting's lock."""
         if fence is not None:
             self.locks.check_fence(self.store.get(key, by_name=by_name).id, fence)
+        before = self.store.get(key, by_name=by_name)
         record = self.store.update(key, by_name=by_name, if_version=if_version, **changes)
+        if record.version == before.version:
+            return record  # an empty PATCH writes nothing and publishes nothing
         if "name" in changes:
             self.locks.renamed(record.id, record.name)
         self.events.publish(
@@ -112,8 +115,10 @@ class Backend:
         fence: int | None = None,
     ) -> SettingRecord:
         """Delete a setting; a held or waited-for lock on it must be released first."""
-        setting_id = self.store.get(key, by_name=by_name).id
-        self.locks.prepare_delete(setting_id, fence)
+        current = self.store.get(key, by_name=by_name)
+        # Every check before the lock is touched: a refused delete must leave the lock held.
+        self.store.check_version(current, if_version)
+        self.locks.prepare_delete(current.id, fence)
         record = self.store.delete(key, by_name=by_name, if_version=if_version)
         self.locks.forget(record.id)
         self.events.publish(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import math
+import re
 import secrets
 from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar
@@ -22,6 +24,7 @@ from ._errors import (
     InvalidRequestError,
     MethodNotAllowed,
     PermissionDenied,
+    PreconditionFailed,
     ResourceNotFoundError,
     ServerError,
     ValidationError,
@@ -135,7 +138,7 @@ async def parse_body(request: Request, model: type[T]) -> T:
     if not raw.strip():
         raise InvalidRequestError("request body is empty; send a JSON object")
     try:
-        data = json.loads(raw, parse_constant=_refuse_constant)
+        data = json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite_float)
     except UnicodeDecodeError:
         raise InvalidRequestError("request body is not UTF-8 text") from None
     except json.JSONDecodeError as exc:
@@ -144,6 +147,8 @@ async def parse_body(request: Request, model: type[T]) -> T:
         ) from None
     except (ValueError, RecursionError) as exc:
         raise InvalidRequestError(f"request body is not valid JSON: {exc}") from None
+    if _SURROGATE_ESCAPE.search(raw):
+        _refuse_lone_surrogates(data)
     if not isinstance(data, dict):
         raise ValidationError(f"request body must be a JSON object, not {type(data).__name__}")
     try:
@@ -158,11 +163,40 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON value")
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text} is out of range")
+    return value
+
+
+# json.loads turns an escaped lone surrogate ("\ud800") into a str that cannot be encoded, so it
+# could be stored but never answered. Only bodies with such an escape pay for the deep check.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _refuse_lone_surrogates(node: Any) -> None:
+    if isinstance(node, str):
+        try:
+            node.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValidationError(
+                "a string holds a lone UTF-16 surrogate (\\ud800-\\udfff), which is not text"
+            ) from None
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            _refuse_lone_surrogates(key)
+            _refuse_lone_surrogates(value)
+    elif isinstance(node, list):
+        for item in node:
+            _refuse_lone_surrogates(item)
+
+
 def _describe(exc: pydantic.ValidationError) -> str:
     parts = []
     for err in exc.errors()[:5]:
-        where = ".".join(str(p) for p in err["loc"]) or "body"
-        parts.append(f"{where}: {err['msg']}")
+        where = ".".join(str(p) for p in err["loc"][:8]) or "body"
+        parts.append(f"{where[:120]}: {err['msg'][:200]}")
     return "; ".join(parts)
 
 
@@ -172,7 +206,8 @@ def parse_if_match(value: str | None) -> int | None:
         return None
     text = value.strip()
     if text.startswith("W/"):
-        text = text[2:]
+        # If-Match uses strong comparison: a weak tag never matches (RFC 9110, 13.1.1).
+        raise PreconditionFailed(f"If-Match {value!r} is a weak tag, which never matches")
     text = text.strip('"')
     if not text.isdigit():
         raise InvalidRequestError(f"If-Match must be a setting version number, got {value!r}")
@@ -204,6 +239,16 @@ def install_error_handlers(app: FastAPI) -> None:
             error = ResourceNotFoundError(f"no such endpoint: {request.method} {request.url.path}")
         elif exc.status_code == 405:
             error = MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}")
+            # Starlette names only the first route that matched the path; list them all.
+            path = request.url.path
+            allowed: set[str] = set()
+            for pattern, methods in request.app.state.route_methods:
+                if pattern.match(path):
+                    allowed |= methods
+            if allowed:
+                response = error_response(error)
+                response.headers["Allow"] = ", ".join(sorted(allowed))
+                return response
         else:
             error = InvalidRequestError(str(exc.detail))
         response = error_response(error)

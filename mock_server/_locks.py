@@ -36,7 +36,7 @@ from ._errors import (
 )
 from ._events import EventLog
 from ._filters import FieldKind, Filter, matches
-from ._store import SettingRecord, SettingStore, iso
+from ._store import SettingRecord, SettingStore, iso, normalize_name
 
 __all__ = [
     "DEFAULT_LEASE_TTL",
@@ -66,6 +66,13 @@ WaiterStatus = Literal["waiting", "granted", "timed_out", "cancelled"]
 EndStatus = Literal["ENDED_SUCCESS", "ENDED_ERROR", "ENDED_CANCELLED"]
 
 
+def _check_label(name: str | None) -> str:
+    label = (name or "").strip()
+    if len(label) > 512:
+        raise ValidationError("execution name is longer than 512 characters")
+    return label
+
+
 @dataclass(eq=False)
 class ExecutionState:
     id: str
@@ -81,6 +88,8 @@ class ExecutionState:
     """Setting id -> the granted waiter, for every lock it holds."""
     waits: dict[str, WaiterState] = field(default_factory=dict)
     """Waiter id -> waiter, for every queued acquisition."""
+    ad_hoc: bool = False
+    """Created by an acquire that named no execution: it ends when that wait fails."""
 
     @property
     def ended(self) -> bool:
@@ -193,20 +202,22 @@ class LockManager:
         self, name: str | None = None, lease_ttl: float | None = None
     ) -> ExecutionState:
         """Start an execution; it stays ``RUNNING`` while heartbeats renew its lease."""
-        ttl = self.default_lease_ttl if lease_ttl is None else lease_ttl
-        if not math.isfinite(ttl) or not MIN_LEASE_TTL <= ttl <= MAX_LEASE_TTL:
-            raise ValidationError(
-                f"lease_ttl must be between {MIN_LEASE_TTL} and {MAX_LEASE_TTL:.0f} seconds"
-            )
-        label = (name or "").strip() or f"anonymous@{os.getpid()}"
-        if len(label) > 512:
-            raise ValidationError("execution name is longer than 512 characters")
+        ttl = self._check_lease_ttl(lease_ttl)
+        label = _check_label(name) or f"anonymous@{os.getpid()}"
         now = self.clock.now()
         ex = ExecutionState(str(uuid.uuid4()), label, ttl, now, now, lease_expires_at=now + ttl)
         self._executions[ex.id] = ex
         self._arm(now + ttl, "lease", ex.id)
         self.events.publish("execution.status", id=ex.id, name=ex.name, status=ex.status)
         return ex
+
+    def _check_lease_ttl(self, lease_ttl: float | None) -> float:
+        ttl = self.default_lease_ttl if lease_ttl is None else lease_ttl
+        if not math.isfinite(ttl) or not MIN_LEASE_TTL <= ttl <= MAX_LEASE_TTL:
+            raise ValidationError(
+                f"lease_ttl must be between {MIN_LEASE_TTL} and {MAX_LEASE_TTL:.0f} seconds"
+            )
+        return ttl
 
     def execution(self, execution_id: str) -> ExecutionState:
         ex = self._executions.get(execution_id)
@@ -300,11 +311,18 @@ class LockManager:
             raise ValidationError(
                 f"timeout must be between 0 and {MAX_TIMEOUT:.0f} seconds, or null to wait forever"
             )
-        setting = self._setting_for_lock(name)
+        # Every check before anything is created: a refused acquire leaves no setting behind.
+        normalize_name(name)
         if execution_id is None:
-            ex = self.create_execution(execution_name, lease_ttl)
+            self._check_lease_ttl(lease_ttl)
+            _check_label(execution_name)
+            ex = None
         else:
             ex = self._active(execution_id)
+        setting = self._setting_for_lock(name)
+        if ex is None:
+            ex = self.create_execution(execution_name, lease_ttl)
+            ex.ad_hoc = True
         lock = self._lock(setting)
         if lock.holder is not None and lock.holder.execution is ex:
             raise LockAlreadyHeldError(
@@ -328,7 +346,7 @@ class LockManager:
             return waiter
         if timeout == 0:
             holder = lock.holder.execution.name if lock.holder else "an earlier waiter"
-            if execution_id is None:
+            if ex.ad_hoc:
                 self._end(ex, "ENDED_ERROR", f"lock {lock.name!r} is held", expired=False)
             raise LockTimeoutError(
                 f"lock {lock.name!r} is held by {holder!r} (timeout 0: tried once)"
@@ -456,7 +474,12 @@ class LockManager:
             reason=reason,
         )
         self._arm(self.clock.now() + KEEP_FINISHED, "purge", w.id)
-        if publish_status:
+        if w.execution.ad_hoc and publish_status:
+            # Nobody else will use or end an execution made for this one wait.
+            self._end(
+                w.execution, "ENDED_ERROR", f"wait for lock {lock.name!r}: {reason}", expired=False
+            )
+        elif publish_status:
             self._update_status(w.execution)
         self.on_wake(w.id)
         if position == 1 and lock.holder is None:

@@ -156,8 +156,9 @@ class SettingStore(ABC):
 
     def _check_value(self, value: Any) -> None:
         try:
-            size = len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
-        except (TypeError, ValueError, RecursionError) as exc:
+            text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+            size = len(text.encode())
+        except (TypeError, ValueError, RecursionError, UnicodeEncodeError) as exc:
             raise ValidationError(f"value is not JSON: {exc}") from None
         if size > self.max_value_bytes:
             raise ValueTooLargeError(
@@ -238,7 +239,9 @@ class SettingStore(ABC):
             changes["description"] = description
         with self._mutex:
             old = self._lookup(key, by_name=by_name)
-            self._check_version(old, if_version)
+            self.check_version(old, if_version)
+            if not changes:
+                return old  # nothing to write: no new version
             new_name = changes.get("name", old.name)
             if new_name != old.name and self._by_name(new_name) is not None:
                 raise ConflictError(f"a setting named {new_name!r} already exists")
@@ -251,12 +254,13 @@ class SettingStore(ABC):
     ) -> SettingRecord:
         with self._mutex:
             old = self._lookup(key, by_name=by_name)
-            self._check_version(old, if_version)
+            self.check_version(old, if_version)
             self._remove(old)
             return old
 
     @staticmethod
-    def _check_version(record: SettingRecord, if_version: int | None) -> None:
+    def check_version(record: SettingRecord, if_version: int | None) -> None:
+        """Raise ``PreconditionFailed`` unless ``if_version`` is ``None`` or the version."""
         if if_version is not None and if_version != record.version:
             raise PreconditionFailed(
                 f"setting {record.name!r} is at version {record.version}, not {if_version}: "

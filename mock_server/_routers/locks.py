@@ -95,8 +95,9 @@ async def wait(request: Request, backend: BackendDep, _: Writer) -> Response:
 )
 async def cancel(request: Request, backend: BackendDep, _: Writer) -> dict[str, Any]:
     body = await parse_body(request, CancelRequest)
+    was = backend.locks.waiter(body.waiter_id).status
     waiter = backend.locks.cancel(body.waiter_id)
-    return {"waiter_id": waiter.id, "status": waiter.status}
+    return {"waiter_id": waiter.id, "status": "released" if was == "granted" else waiter.status}
 
 
 @router.post(

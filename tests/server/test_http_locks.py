@@ -277,3 +277,31 @@ def test_testing_endpoints_exist_only_with_testing():
         assert api.post("/_testing/reset").status_code == 404
         assert api.post("/_testing/clock", json={"advance": 1}).status_code == 404
         assert api.get("/alive").status_code == 200
+
+
+def test_an_ad_hoc_execution_ends_when_its_wait_fails(api):
+    holder = execution(api, "holder")
+    acquire(api, "x", holder)
+    r = api.post("/lock/acquire", json={"name": "x", "timeout": 0.2, "execution_name": "curl"})
+    assert r.status_code == 423
+    ex = [e for e in api.get("/execution", params={"plain": True}).json() if e["name"] == "curl"]
+    assert ex[0]["status"] == "ENDED_ERROR" and "timeout" in ex[0]["message"]
+
+
+def test_cancel_after_the_grant_says_released(api):
+    holder = execution(api, "holder")
+    acquire(api, "x", holder)
+    waiter = execution(api, "waiter")
+    queued = acquire(api, "x", waiter, wait=0).json()
+    api.post("/lock/release", json={"name": "x", "execution_id": holder})
+    r = api.post("/lock/cancel", json={"waiter_id": queued["waiter_id"]})
+    assert r.json() == {"waiter_id": queued["waiter_id"], "status": "released"}
+    assert api.get("/lock/x").json()["lock"]["holder"] is None
+
+
+def test_an_empty_patch_is_not_a_write(api, mock_server):
+    api.post("/setting", json={"name": "s", "value": 1})
+    seq = mock_server.backend.events.last_seq
+    r = api.patch("/setting/s", params={"by": "name"}, json={})
+    assert r.status_code == 200 and r.json()["setting"]["version"] == 1
+    assert mock_server.backend.events.last_seq == seq
