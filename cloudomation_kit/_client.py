@@ -26,6 +26,7 @@ from ._constants import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
 )
+from ._events import AsyncEvents, Events
 from ._exceptions import (
     APIStatusError,
     AuthenticationError,
@@ -38,6 +39,7 @@ from ._lock import AsyncSettingLock, LockCore, NeedExecution, OnLost, SettingLoc
 from ._models import Alive, Execution, LoginResult
 from ._resources import AsyncExecutions, AsyncLocks, Executions, Locks
 from ._settings import AsyncSettings, Settings
+from ._transport import LeanTransport
 
 __all__ = ["AsyncClient", "Client"]
 
@@ -97,7 +99,9 @@ class Client(BaseClient):
             lease_ttl=lease_ttl,
             execution_name=execution_name,
         )
-        self._http = httpx.Client(transport=transport)
+        # LeanTransport: http.client keep-alive for http:// (a third of a loopback lock round
+        # trip was httpcore's bookkeeping); https:// still goes through httpx's own transport.
+        self._http = httpx.Client(transport=transport or LeanTransport())
         self._sleep: Callable[[float], None] = time.sleep
         self._create_lock = threading.Lock()
         self._heartbeat_stop = threading.Event()
@@ -114,6 +118,11 @@ class Client(BaseClient):
     @cached_property
     def executions(self) -> Executions:
         return Executions(self)
+
+    @cached_property
+    def events(self) -> Events:
+        """The server's event stream: ``for event in client.events.stream(): ...``."""
+        return Events(self)
 
     def lock(
         self,
@@ -350,6 +359,11 @@ class AsyncClient(BaseClient):
     @cached_property
     def executions(self) -> AsyncExecutions:
         return AsyncExecutions(self)
+
+    @cached_property
+    def events(self) -> AsyncEvents:
+        """The server's event stream: ``async for event in aclient.events.stream(): ...``."""
+        return AsyncEvents(self)
 
     def lock(
         self,

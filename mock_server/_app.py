@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ._backend import Backend
 from ._driver import LockDriver
 from ._errors import ValueTooLargeError
+from ._fastpath import FastLockRoutes
 from ._http import ServerConfig, error_response, install_error_handlers
 from ._routers import auth, events, executions, locks, settings, testing
 
@@ -82,8 +83,9 @@ def create_app(backend: Backend, config: ServerConfig | None = None) -> FastAPI:
         for route in module.router.routes:
             if isinstance(route, APIRoute):
                 pattern, _, _ = compile_path(API_PREFIX + route.path)
-                route_methods.append((pattern, set(route.methods)))
+                route_methods.append((pattern, set(route.methods or ())))
     # For the Allow header of a 405, which FastAPI fills from one matching route only.
     app.state.route_methods = route_methods
     app.add_middleware(_BodyLimit, limit=config.max_body_bytes)
+    app.add_middleware(FastLockRoutes, prefix=API_PREFIX, state=app.state)
     return app

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import threading
 
-from starlette.requests import Request
+from starlette.types import Receive
 
 from ._errors import ResourceNotFoundError
 from ._locks import LockManager, WaiterState
@@ -21,10 +21,10 @@ from ._locks import LockManager, WaiterState
 __all__ = ["LockDriver"]
 
 
-async def _disconnected(request: Request) -> None:
+async def _disconnected(receive: Receive) -> None:
     # The body has been read, so the next ASGI message is the client going away.
     while True:
-        message = await request.receive()
+        message = await receive()
         if message["type"] == "http.disconnect":
             return
 
@@ -85,7 +85,7 @@ class LockDriver:
         if upcoming is not None:
             self._schedule(upcoming)
 
-    async def wait(self, request: Request, waiter_id: str, seconds: float) -> WaiterState | None:
+    async def wait(self, receive: Receive, waiter_id: str, seconds: float) -> WaiterState | None:
         """Block until the waiter is granted, its wait ends, or ``seconds`` pass.
 
         Returns the waiter (granted or still waiting), or ``None`` when the client went away, in
@@ -95,7 +95,7 @@ class LockDriver:
         self.locks.begin_poll(waiter_id)
         event = asyncio.Event()
         self._wakers.setdefault(waiter_id, set()).add(event)
-        gone = loop.create_task(_disconnected(request))
+        gone = loop.create_task(_disconnected(receive))
         end = loop.time() + seconds
         try:
             while True:

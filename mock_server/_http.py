@@ -34,12 +34,15 @@ from ._errors import (
 __all__ = [
     "Principal",
     "ServerConfig",
+    "authenticate",
+    "decode_body",
     "envelope",
     "error_response",
     "install_error_handlers",
     "parse_body",
     "parse_if_match",
     "reader",
+    "require_write",
     "writer",
 ]
 
@@ -93,13 +96,18 @@ async def reader(
     request: Request, authorization: Annotated[str | None, Depends(_authorization)]
 ) -> Principal:
     """Any valid token; 401 without one."""
+    return authenticate(request.app.state, authorization)
+
+
+def authenticate(state: Any, authorization: str | None) -> Principal:
+    """Who the ``Authorization`` header names, given the app's state; 401 if nobody."""
     if not authorization:
         raise AuthenticationError("missing Authorization header: send 'Authorization: <token>'")
     token = authorization.strip()
     if token[:7].lower() == "bearer ":
         token = token[7:].strip()
-    config: ServerConfig = request.app.state.config
-    logins: dict[str, str] = request.app.state.logins
+    config: ServerConfig = state.config
+    logins: dict[str, str] = state.logins
     if _match(token, config.tokens):
         return Principal("admin", True)
     if _match(token, list(logins)):
@@ -109,11 +117,15 @@ async def reader(
     raise AuthenticationError("invalid token")
 
 
-async def writer(principal: Annotated[Principal, Depends(reader)]) -> Principal:
-    """A token that may write; 403 for a read-only one."""
+def require_write(principal: Principal) -> Principal:
     if not principal.can_write:
         raise PermissionDenied("this token is read-only: it cannot change anything")
     return principal
+
+
+async def writer(principal: Annotated[Principal, Depends(reader)]) -> Principal:
+    """A token that may write; 403 for a read-only one."""
+    return require_write(principal)
 
 
 def issue_login_token(app: FastAPI, user_name: str) -> str:
@@ -130,11 +142,13 @@ async def backend_of(request: Request) -> Backend:
 async def parse_body(request: Request, model: type[T]) -> T:
     """Read and validate a JSON body: 400 for broken JSON, 413 too big, 422 wrong shape."""
     config: ServerConfig = request.app.state.config
-    raw = await request.body()
-    if len(raw) > config.max_body_bytes:
-        raise ValueTooLargeError(
-            f"request body is {len(raw)} bytes; the limit is {config.max_body_bytes} bytes"
-        )
+    return decode_body(await request.body(), model, config.max_body_bytes)
+
+
+def decode_body(raw: bytes, model: type[T], limit: int) -> T:
+    """Validate a JSON body already read (see ``parse_body``)."""
+    if len(raw) > limit:
+        raise ValueTooLargeError(f"request body is {len(raw)} bytes; the limit is {limit} bytes")
     if not raw.strip():
         raise InvalidRequestError("request body is empty; send a JSON object")
     try:

@@ -1,4 +1,9 @@
-"""``/lock`` (ours): acquire with bounded long-polls, wait, cancel, release, and inspect queues."""
+"""``/lock`` (ours): acquire with bounded long-polls, wait, cancel, release, and inspect queues.
+
+The four lock actions are written once, as operations over the app's state (``acquire_op`` and
+friends); the FastAPI routes below and the lean ASGI path in ``_fastpath.py`` both call them, so
+the documented routes and the fast ones cannot answer differently.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
+from starlette.types import Receive
 
 from cloudomation_kit._models import (
     AcquireRequest,
@@ -28,9 +34,13 @@ BackendDep = Annotated[Backend, Depends(backend_of)]
 Reader = Annotated[Principal, Depends(reader)]
 Writer = Annotated[Principal, Depends(writer)]
 
+GONE = 499
+"""Status of a long-poll whose client went away (nobody reads it)."""
 
-def _bound(request: Request, wait: float | None) -> float:
-    config: ServerConfig = request.app.state.config
+# -- the operations: (status, body) from parsed input ---------------------------------------------
+
+
+def _bound(config: ServerConfig, wait: float | None) -> float:
     if wait is None:
         return config.max_wait
     if not wait >= 0:
@@ -38,13 +48,71 @@ def _bound(request: Request, wait: float | None) -> float:
     return min(wait, config.max_wait)
 
 
-async def _answer(request: Request, backend: Backend, waiter_id: str, wait: float) -> Response:
-    driver: LockDriver = request.app.state.driver
-    waiter = await driver.wait(request, waiter_id, wait)
+async def _answer(
+    state: Any, waiter_id: str, wait: float, receive: Receive
+) -> tuple[int, dict[str, Any] | None]:
+    driver: LockDriver = state.driver
+    waiter = await driver.wait(receive, waiter_id, wait)
     if waiter is None:
-        return Response(status_code=499)  # the client is gone; nobody reads this
-    body = backend.locks.result_wire(waiter)
-    return JSONResponse(body, status_code=200 if waiter.status == "granted" else 202)
+        return GONE, None
+    body = state.backend.locks.result_wire(waiter)
+    return (200 if waiter.status == "granted" else 202), body
+
+
+async def acquire_op(
+    state: Any, body: AcquireRequest, user_agent: str | None, receive: Receive
+) -> tuple[int, dict[str, Any] | None]:
+    backend: Backend = state.backend
+    wait = _bound(state.config, body.wait)
+    label = body.execution_name
+    if body.execution_id is None and not label:
+        # An ad-hoc caller (curl, a script): name its execution after the client it uses.
+        label = f"anonymous ({(user_agent or 'unknown client')[:80]})"
+    waiter = backend.locks.acquire(
+        body.name,
+        body.execution_id,
+        timeout=body.timeout,
+        execution_name=label,
+        lease_ttl=body.lease_ttl,
+    )
+    if waiter.status == "granted":
+        return 200, backend.locks.result_wire(waiter)
+    return await _answer(state, waiter.id, wait, receive)
+
+
+async def wait_op(
+    state: Any, body: WaitRequest, receive: Receive
+) -> tuple[int, dict[str, Any] | None]:
+    return await _answer(state, body.waiter_id, _bound(state.config, body.wait), receive)
+
+
+def cancel_op(state: Any, body: CancelRequest) -> dict[str, Any]:
+    locks = state.backend.locks
+    was = locks.waiter(body.waiter_id).status
+    waiter = locks.cancel(body.waiter_id)
+    return {"waiter_id": waiter.id, "status": "released" if was == "granted" else waiter.status}
+
+
+def release_op(state: Any, body: ReleaseRequest, who: Principal) -> dict[str, Any]:
+    backend: Backend = state.backend
+    by = who.name
+    if body.force and body.execution_id:
+        with contextlib.suppress(ResourceNotFoundError):
+            by = f"{backend.locks.execution(body.execution_id).name} ({who.name})"
+    backend.locks.release(
+        body.name, body.execution_id, body.token, force=body.force, by=by, reason=body.reason
+    )
+    setting = backend.get_setting(body.name, by_name=True)
+    return {"lock": backend.locks.lock_wire(setting)}
+
+
+def _json(status: int, body: dict[str, Any] | None) -> Response:
+    if body is None:
+        return Response(status_code=status)
+    return JSONResponse(body, status_code=status)
+
+
+# -- the documented routes --------------------------------------------------------------------
 
 
 @router.post(
@@ -58,23 +126,10 @@ async def _answer(request: Request, backend: Backend, waiter_id: str, wait: floa
     responses={200: {"model": AcquireResult}, 202: {"model": AcquireResult}},
     openapi_extra=body_doc(AcquireRequest),
 )
-async def acquire(request: Request, backend: BackendDep, _: Writer) -> Response:
+async def acquire(request: Request, _: Writer) -> Response:
     body = await parse_body(request, AcquireRequest)
-    wait = _bound(request, body.wait)
-    label = body.execution_name
-    if body.execution_id is None and not label:
-        # An ad-hoc caller (curl, a script): name its execution after the client it uses.
-        label = f"anonymous ({request.headers.get('user-agent', 'unknown client')[:80]})"
-    waiter = backend.locks.acquire(
-        body.name,
-        body.execution_id,
-        timeout=body.timeout,
-        execution_name=label,
-        lease_ttl=body.lease_ttl,
-    )
-    if waiter.status == "granted":
-        return JSONResponse(backend.locks.result_wire(waiter))
-    return await _answer(request, backend, waiter.id, wait)
+    ua = request.headers.get("user-agent")
+    return _json(*await acquire_op(request.app.state, body, ua, request.receive))
 
 
 @router.post(
@@ -83,9 +138,9 @@ async def acquire(request: Request, backend: BackendDep, _: Writer) -> Response:
     responses={200: {"model": AcquireResult}, 202: {"model": AcquireResult}},
     openapi_extra=body_doc(WaitRequest),
 )
-async def wait(request: Request, backend: BackendDep, _: Writer) -> Response:
+async def wait(request: Request, _: Writer) -> Response:
     body = await parse_body(request, WaitRequest)
-    return await _answer(request, backend, body.waiter_id, _bound(request, body.wait))
+    return _json(*await wait_op(request.app.state, body, request.receive))
 
 
 @router.post(
@@ -93,11 +148,8 @@ async def wait(request: Request, backend: BackendDep, _: Writer) -> Response:
     summary="Leave the queue (releasing the lock if it was granted meanwhile)",
     openapi_extra=body_doc(CancelRequest),
 )
-async def cancel(request: Request, backend: BackendDep, _: Writer) -> dict[str, Any]:
-    body = await parse_body(request, CancelRequest)
-    was = backend.locks.waiter(body.waiter_id).status
-    waiter = backend.locks.cancel(body.waiter_id)
-    return {"waiter_id": waiter.id, "status": "released" if was == "granted" else waiter.status}
+async def cancel(request: Request, _: Writer) -> dict[str, Any]:
+    return cancel_op(request.app.state, await parse_body(request, CancelRequest))
 
 
 @router.post(
@@ -106,17 +158,9 @@ async def cancel(request: Request, backend: BackendDep, _: Writer) -> dict[str, 
     responses={200: {"model": LockEnvelope}},
     openapi_extra=body_doc(ReleaseRequest),
 )
-async def release(request: Request, backend: BackendDep, who: Writer) -> Response:
+async def release(request: Request, who: Writer) -> Response:
     body = await parse_body(request, ReleaseRequest)
-    by = who.name
-    if body.force and body.execution_id:
-        with contextlib.suppress(ResourceNotFoundError):
-            by = f"{backend.locks.execution(body.execution_id).name} ({who.name})"
-    backend.locks.release(
-        body.name, body.execution_id, body.token, force=body.force, by=by, reason=body.reason
-    )
-    setting = backend.get_setting(body.name, by_name=True)
-    return JSONResponse({"lock": backend.locks.lock_wire(setting)})
+    return JSONResponse(release_op(request.app.state, body, who))
 
 
 @router.get(

@@ -32,6 +32,16 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     return config_home
 
 
+@pytest.fixture(autouse=True)
+def httpx_transport_under_respx(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """respx intercepts httpx's own transport, so respx modules get it instead of LeanTransport
+    (which tests/kit/test_transport.py exercises against a real server)."""
+    if "respx" in vars(request.module):
+        monkeypatch.setattr("cloudomation_kit._client.LeanTransport", httpx.HTTPTransport)
+
+
 async def aw(value: Any) -> Any:
     """Await the result of an async client's call; pass a sync one through."""
     return await value if inspect.isawaitable(value) else value
