@@ -3,7 +3,7 @@
 The manager has no timers of its own: this driver arms one ``call_later`` at the manager's next
 deadline (a lease, a wait timeout, a silent waiter) and calls ``advance()`` when it fires, so a
 deadline is honoured to the loop's precision with no polling. Long-polls wait on an
-``asyncio.Event`` that the manager's ``on_wake`` hook sets, so a release reaches the next waiter in
+future that the manager's ``on_wake`` hook settles, so a release reaches the next waiter in
 the same loop iteration; a long-poll whose client disconnects takes its waiter out of the queue.
 """
 
@@ -32,7 +32,7 @@ async def _disconnected(receive: Receive) -> None:
 class LockDriver:
     def __init__(self, locks: LockManager) -> None:
         self.locks = locks
-        self._wakers: dict[str, set[asyncio.Event]] = {}
+        self._wakers: dict[str, set[asyncio.Future[str]]] = {}
         self._handle: asyncio.TimerHandle | None = None
         self._armed: float | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -64,8 +64,9 @@ class LockDriver:
         self._fire()
 
     def _wake(self, waiter_id: str) -> None:
-        for event in self._wakers.get(waiter_id, ()):
-            event.set()
+        for future in self._wakers.get(waiter_id, ()):
+            if not future.done():
+                future.set_result("wake")
 
     def _schedule(self, when: float) -> None:
         if self._loop is None or (self._armed is not None and self._armed <= when):
@@ -93,9 +94,18 @@ class LockDriver:
         """
         loop = asyncio.get_running_loop()
         self.locks.begin_poll(waiter_id)
-        event = asyncio.Event()
-        self._wakers.setdefault(waiter_id, set()).add(event)
+        # One future per pass, settled by whichever comes first: the manager's wake-up, the
+        # client going away, or the end of the long-poll. Awaiting it directly costs one loop
+        # iteration from release to wake-up (an Event plus asyncio.wait cost three).
+        current: list[asyncio.Future[str]] = []
+
+        def settle(reason: str) -> None:
+            if current and not current[0].done():
+                current[0].set_result(reason)
+
         gone = loop.create_task(_disconnected(receive))
+        gone.add_done_callback(lambda _: settle("gone"))
+        waiters = self._wakers.setdefault(waiter_id, set())
         end = loop.time() + seconds
         try:
             while True:
@@ -103,22 +113,25 @@ class LockDriver:
                 remaining = end - loop.time()
                 if waiter.status == "granted" or remaining <= 0:
                     return waiter
-                # No await between outcome() and clear(): a wake-up cannot slip in between.
-                event.clear()
-                woken = loop.create_task(event.wait())
-                done, _ = await asyncio.wait(
-                    (woken, gone), timeout=remaining, return_when=asyncio.FIRST_COMPLETED
-                )
-                woken.cancel()
-                if gone in done:
+                if gone.done():
+                    reason = "gone"
+                else:
+                    # No await between outcome() and arming: a wake-up cannot slip in between.
+                    future: asyncio.Future[str] = loop.create_future()
+                    current[:] = [future]
+                    waiters.add(future)
+                    timer = loop.call_later(remaining, settle, "timeout")
+                    try:
+                        reason = await future
+                    finally:
+                        timer.cancel()
+                        waiters.discard(future)
+                if reason == "gone":
                     with contextlib.suppress(ResourceNotFoundError):
                         self.locks.cancel(waiter_id, "client went away")
                     return None
         finally:
             gone.cancel()
-            events = self._wakers.get(waiter_id)
-            if events is not None:
-                events.discard(event)
-                if not events:
-                    del self._wakers[waiter_id]
+            if not waiters:
+                self._wakers.pop(waiter_id, None)
             self.locks.end_poll(waiter_id)
