@@ -558,7 +558,7 @@ class LockManager:
         holder = lock.holder if lock else None
         if holder is not None and holder.token == token:
             return
-        name = lock.name if lock else setting_id
+        name = lock.name if lock else self.store.get(setting_id).name
         newest = lock.last_token if lock else None
         if holder is not None:
             detail = f"the lock is held by {holder.execution.name!r} with token {holder.token}"
