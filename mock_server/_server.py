@@ -23,6 +23,11 @@ from ._store import DEFAULT_MAX_VALUE_BYTES, MemoryStore, SettingStore
 
 __all__ = ["RunningServer", "build_backend", "data_dir", "run_server", "serve"]
 
+KEEP_ALIVE = 65
+"""Seconds an idle connection stays open. uvicorn's default (5 s) equals the heartbeat period of
+the default 15 s lease, so clients kept sending heartbeats on connections the server was just
+closing ("Server disconnected without sending a response")."""
+
 
 def data_dir() -> Path:
     """Where the server keeps its SQLite file and generated token by default."""
@@ -80,7 +85,13 @@ def serve(
     """Run the server in the foreground until interrupted."""
     app = create_app(backend, config)
     server = uvicorn.Server(
-        uvicorn.Config(app, log_level=log_level, access_log=access_log, timeout_graceful_shutdown=3)
+        uvicorn.Config(
+            app,
+            log_level=log_level,
+            access_log=access_log,
+            timeout_graceful_shutdown=3,
+            timeout_keep_alive=KEEP_ALIVE,
+        )
     )
     sock = _bind(host, port)
     try:
@@ -142,7 +153,13 @@ def run_server(
     )
     app = create_app(backend, config)
     server = uvicorn.Server(
-        uvicorn.Config(app, log_level=log_level, access_log=False, timeout_graceful_shutdown=1)
+        uvicorn.Config(
+            app,
+            log_level=log_level,
+            access_log=False,
+            timeout_graceful_shutdown=1,
+            timeout_keep_alive=KEEP_ALIVE,
+        )
     )
     sock = _bind(host, port)
     actual_port = sock.getsockname()[1]
