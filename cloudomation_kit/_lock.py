@@ -264,6 +264,11 @@ class SettingLock:
         """True once the server has taken the lock away (lease expired, forced release)."""
         return self._core.lost
 
+    @property
+    def lost_reason(self) -> str | None:
+        """Why the lock was lost (``None`` while it was not)."""
+        return self._core.lost_reason
+
     def locked(self) -> bool:
         """Whether this object holds the lock (acquired, not released, not lost)."""
         return self._core.token is not None and not self._core.lost
@@ -339,6 +344,11 @@ class AsyncSettingLock:
     def lost(self) -> bool:
         """True once the server has taken the lock away."""
         return self._core.lost
+
+    @property
+    def lost_reason(self) -> str | None:
+        """Why the lock was lost (``None`` while it was not)."""
+        return self._core.lost_reason
 
     def locked(self) -> bool:
         """Whether this object holds the lock (acquired, not released, not lost)."""
