@@ -36,6 +36,8 @@ __all__ = [
     "LoginRequest",
     "LoginResult",
     "ReleaseRequest",
+    "ReleaseResult",
+    "Released",
     "Setting",
     "SettingCreate",
     "SettingUpdate",
@@ -264,6 +266,25 @@ class ReleaseRequest(_Request):
     force: bool = False
     """Release whoever holds it (an operator action, published as a ``lock.forced`` event)."""
     reason: str | None = None
+
+
+class Released(_Response):
+    """The acquisition a release ended."""
+
+    execution_id: str
+    execution_name: str
+    token: int
+
+
+class ReleaseResult(_Response):
+    """Answer to ``POST /lock/release``: what ended and who holds the lock now."""
+
+    name: str
+    released: Released
+    holder: Holder | None
+    """The next waiter, who already holds the lock; ``None`` if nobody waited."""
+    waiting: int
+    """How many still wait."""
 
 
 class AcquireResult(_Response):

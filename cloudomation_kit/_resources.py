@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from ._base import RequestOptions, dumps
-from ._models import Execution, ExecutionStatus, Lock
+from ._models import Execution, ExecutionStatus, Lock, ReleaseResult
 
 if TYPE_CHECKING:
     from ._client import AsyncClient, Client
@@ -51,10 +51,11 @@ class Locks:
         data = self._client._json(response)
         return [self._client._validate(response, Lock, item) for item in data.get("lock", [])]
 
-    def force_release(self, name: str, reason: str | None = None) -> Lock:
-        """Release the lock whoever holds it (published as a ``lock.forced`` event)."""
+    def force_release(self, name: str, reason: str | None = None) -> ReleaseResult:
+        """Release the lock whoever holds it (published as a ``lock.forced`` event); the answer
+        names the acquisition that ended and the next holder."""
         response = self._client._send(_force_release(name, reason))
-        return self._client._parse(response, Lock, "lock")
+        return self._client._parse(response, ReleaseResult)
 
 
 class AsyncLocks:
@@ -73,10 +74,11 @@ class AsyncLocks:
         data = self._client._json(response)
         return [self._client._validate(response, Lock, item) for item in data.get("lock", [])]
 
-    async def force_release(self, name: str, reason: str | None = None) -> Lock:
-        """Release the lock whoever holds it (published as a ``lock.forced`` event)."""
+    async def force_release(self, name: str, reason: str | None = None) -> ReleaseResult:
+        """Release the lock whoever holds it (published as a ``lock.forced`` event); the answer
+        names the acquisition that ended and the next holder."""
         response = await self._client._send(_force_release(name, reason))
-        return self._client._parse(response, Lock, "lock")
+        return self._client._parse(response, ReleaseResult)
 
 
 class Executions:

@@ -496,9 +496,10 @@ class LockManager:
         force: bool = False,
         by: str | None = None,
         reason: str | None = None,
-    ) -> None:
-        """Release a lock. The holder names itself by execution id or fencing token; anyone else
-        needs ``force``, which is published as a ``lock.forced`` event naming ``by``."""
+    ) -> WaiterState:
+        """Release a lock and return the acquisition that ended. The holder names itself by
+        execution id or fencing token; anyone else needs ``force``, which is published as a
+        ``lock.forced`` event naming ``by``."""
         setting = self.store.find(name)
         lock = self._locks.get(setting.id) if setting else None
         if setting is None:
@@ -508,7 +509,7 @@ class LockManager:
             raise LockNotHeldError(f"lock {setting.name!r} is not held")
         if force:
             self._release(holder, "lock.forced", reason=reason, by=by)
-            return
+            return holder
         if execution_id is None and token is None:
             raise ValidationError("name the holder: give execution_id or token (or force: true)")
         if (execution_id is not None and execution_id != holder.execution.id) or (
@@ -519,6 +520,7 @@ class LockManager:
                 f"(token {holder.token}), not by you; an operator may release it with force"
             )
         self._release(holder, "lock.released", reason=reason)
+        return holder
 
     def _release(
         self, holder: WaiterState, event: str, *, reason: str | None = None, by: str | None = None
@@ -643,6 +645,23 @@ class LockManager:
             "position": position,
             "waiting_since": iso(w.since),
             "deadline": None if w.deadline is None else iso(w.deadline),
+        }
+
+    def release_wire(self, released: WaiterState) -> dict[str, Any]:
+        """A release answer: what ended, who holds the lock now, how many wait.
+
+        Deliberately not the queue: a release must cost the same with 1 or 1,000 waiters.
+        """
+        lock = self._locks[released.setting_id]
+        return {
+            "name": lock.name,
+            "released": {
+                "execution_id": released.execution.id,
+                "execution_name": released.execution.name,
+                "token": released.token,
+            },
+            "holder": self.holder_wire(lock.holder),
+            "waiting": len(lock.queue),
         }
 
     def result_wire(self, w: WaiterState) -> dict[str, Any]:

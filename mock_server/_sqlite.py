@@ -57,6 +57,8 @@ _ORDER_SQL = {
     "-modified_at": "modified_ts DESC, name DESC",
 }
 _SELECT = "SELECT id, name, value, description, created_ts, modified_ts, version FROM setting"
+_INT64 = range(-(2**63), 2**63)
+"""What a SQLite INTEGER holds; a bigger Python int raises ``OverflowError`` as a parameter."""
 
 
 def _row(row: tuple[Any, ...]) -> SettingRecord:
@@ -143,8 +145,13 @@ class SqliteStore(SettingStore):
         self, flt: Filter | None, order: Order, limit: int, offset: int
     ) -> tuple[list[SettingRecord], int]:
         compiled = to_sql(flt, _COLUMNS) if flt is not None else ("1", [])
+        if compiled is not None and any(
+            isinstance(p, int) and p not in _INT64 for p in compiled[1]
+        ):
+            compiled = None  # a number SQLite cannot hold: compare in Python, like "value"
         order_sql = _ORDER_SQL[order]
         if compiled is not None:
+            offset = min(offset, _INT64[-1])  # past every row either way
             where, params = compiled
             total = self._db.execute(f"SELECT count(*) FROM setting WHERE {where}", params)
             count = int(total.fetchone()[0])
@@ -153,7 +160,7 @@ class SqliteStore(SettingStore):
                 [*params, limit, offset],
             ).fetchall()
             return [_row(r) for r in rows], count
-        # A filter on "value": scan in order and test each record in Python.
+        # A filter on "value" (or on a huge number): scan in order, test each record in Python.
         assert flt is not None
         passing = [
             rec

@@ -19,6 +19,7 @@ from cloudomation_kit._models import (
     AcquireResult,
     CancelRequest,
     ReleaseRequest,
+    ReleaseResult,
     WaitRequest,
 )
 
@@ -26,7 +27,7 @@ from .._backend import Backend
 from .._driver import LockDriver
 from .._errors import ResourceNotFoundError, ValidationError
 from .._http import Principal, ServerConfig, backend_of, envelope, parse_body, reader, writer
-from ._docs import ERRORS, LockAnswer, LockEnvelope, LockListAnswer, body_doc
+from ._docs import ERRORS, LockAnswer, LockListAnswer, body_doc
 
 router = APIRouter(prefix="/lock", tags=["locks"], responses=ERRORS)
 
@@ -99,11 +100,10 @@ def release_op(state: Any, body: ReleaseRequest, who: Principal) -> dict[str, An
     if body.force and body.execution_id:
         with contextlib.suppress(ResourceNotFoundError):
             by = f"{backend.locks.execution(body.execution_id).name} ({who.name})"
-    backend.locks.release(
+    released = backend.locks.release(
         body.name, body.execution_id, body.token, force=body.force, by=by, reason=body.reason
     )
-    setting = backend.get_setting(body.name, by_name=True)
-    return {"lock": backend.locks.lock_wire(setting)}
+    return backend.locks.release_wire(released)
 
 
 def _json(status: int, body: dict[str, Any] | None) -> Response:
@@ -155,7 +155,7 @@ async def cancel(request: Request, _: Writer) -> dict[str, Any]:
 @router.post(
     "/release",
     summary="Release a lock (by its holder, or by anyone with force)",
-    responses={200: {"model": LockEnvelope}},
+    responses={200: {"model": ReleaseResult}},
     openapi_extra=body_doc(ReleaseRequest),
 )
 async def release(request: Request, who: Writer) -> Response:

@@ -59,6 +59,8 @@ EXPECTED = [
     "PreconditionFailedError",
     "RateLimitError",
     "ReleaseRequest",
+    "ReleaseResult",
+    "Released",
     "ResourceNotFoundError",
     "Setting",
     "SettingCreate",

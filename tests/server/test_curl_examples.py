@@ -121,4 +121,4 @@ def test_lock_with_curl(mock_server):
         f"""-d '{{"name":"cloud-vm-lock","execution_id":"{ex}"}}' """
         """-H "Authorization: $TOKEN\"""",
     )
-    assert freed["lock"]["holder"] is None
+    assert freed["holder"] is None and freed["released"]["execution_id"] == ex

@@ -45,7 +45,13 @@ def test_acquire_release_and_inspect(api):
         "cloud-vm-lock"
     ]
     r = api.post("/lock/release", json={"name": "cloud-vm-lock", "execution_id": ex})
-    assert r.status_code == 200 and r.json()["lock"]["holder"] is None
+    assert r.status_code == 200
+    assert r.json() == {
+        "name": "cloud-vm-lock",
+        "released": {"execution_id": ex, "execution_name": "a", "token": body["token"]},
+        "holder": None,
+        "waiting": 0,
+    }
     assert api.get("/lock").json() == {"lock": []}
     # acquiring created the setting, with a null value
     assert (
@@ -305,3 +311,13 @@ def test_an_empty_patch_is_not_a_write(api, mock_server):
     r = api.patch("/setting/s", params={"by": "name"}, json={})
     assert r.status_code == 200 and r.json()["setting"]["version"] == 1
     assert mock_server.backend.events.last_seq == seq
+
+
+def test_release_names_the_next_holder_without_listing_the_queue(api):
+    holder = execution(api, "holder")
+    acquire(api, "x", holder)
+    for name in ("w1", "w2", "w3"):
+        acquire(api, "x", execution(api, name), wait=0)
+    r = api.post("/lock/release", json={"name": "x", "execution_id": holder}).json()
+    assert r["holder"]["execution_name"] == "w1"
+    assert r["waiting"] == 2 and "waiters" not in r
