@@ -66,12 +66,12 @@ EventType = Literal[
 
 
 class _Response(DisplayMixin, BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
 
 class _Request(DisplayMixin, BaseModel):
     # strict: "yes" is not true and "60" is not 60 (an int is still a float)
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
 
 
 MAX_TIMEOUT = 366 * 24 * 3600.0
