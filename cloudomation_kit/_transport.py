@@ -31,6 +31,20 @@ def _timeouts(request: httpx.Request) -> tuple[float | None, float | None]:
     return timeout.get("connect"), timeout.get("read")
 
 
+class _Connection(http.client.HTTPConnection):
+    """An ``HTTPConnection`` that sends a request's head and body in one write.
+
+    ``http.client`` sends them as two: two syscalls, two segments, and the server reads twice.
+    """
+
+    def _send_output(self, message_body: bytes | None = None, encode_chunked: bool = False) -> None:
+        # LeanTransport always hands a whole body as bytes (or None), never a stream.
+        self._buffer.extend((b"", b""))  # type: ignore[attr-defined]
+        head = b"\r\n".join(self._buffer)  # type: ignore[attr-defined]
+        del self._buffer[:]  # type: ignore[attr-defined]
+        self.send(head + (message_body or b""))
+
+
 class _Stream(httpx.SyncByteStream):
     def __init__(
         self,
@@ -98,7 +112,7 @@ class LeanTransport(httpx.BaseTransport):
     def _connect(
         self, key: tuple[str, int], connect_timeout: float | None
     ) -> http.client.HTTPConnection:
-        conn = http.client.HTTPConnection(key[0], key[1], timeout=connect_timeout)
+        conn = _Connection(key[0], key[1], timeout=connect_timeout)
         try:
             conn.connect()
         except TimeoutError as exc:
