@@ -40,6 +40,7 @@ from ._models import Alive, Execution, LoginResult
 from ._resources import AsyncExecutions, AsyncLocks, Executions, Locks
 from ._settings import AsyncSettings, Settings
 from ._transport import LeanTransport
+from ._transport import no_cookies as _no_cookies
 
 __all__ = ["AsyncClient", "Client"]
 
@@ -101,7 +102,7 @@ class Client(BaseClient):
         )
         # LeanTransport: http.client keep-alive for http:// (a third of a loopback lock round
         # trip was httpcore's bookkeeping); https:// still goes through httpx's own transport.
-        self._http = httpx.Client(transport=transport or LeanTransport())
+        self._http = httpx.Client(transport=transport or LeanTransport(), cookies=_no_cookies())
         self._sleep: Callable[[float], None] = time.sleep
         self._create_lock = threading.Lock()
         self._heartbeat_stop = threading.Event()
@@ -343,7 +344,7 @@ class AsyncClient(BaseClient):
             lease_ttl=lease_ttl,
             execution_name=execution_name,
         )
-        self._http = httpx.AsyncClient(transport=transport)
+        self._http = httpx.AsyncClient(transport=transport, cookies=_no_cookies())
         self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
         self._create_lock: asyncio.Lock | None = None
         self._heartbeat: asyncio.Task[None] | None = None

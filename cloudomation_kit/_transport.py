@@ -11,6 +11,7 @@ them the same way.
 from __future__ import annotations
 
 import http.client
+import http.cookiejar
 import socket
 import threading
 from collections.abc import Iterator
@@ -18,7 +19,7 @@ from typing import Any
 
 import httpx
 
-__all__ = ["LeanTransport"]
+__all__ = ["LeanTransport", "no_cookies"]
 
 _CHUNK = 64 * 1024
 # A reused keep-alive connection the server already closed fails like this before the request
@@ -29,6 +30,20 @@ _STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
 def _timeouts(request: httpx.Request) -> tuple[float | None, float | None]:
     timeout: dict[str, Any] = request.extensions.get("timeout", {})
     return timeout.get("connect"), timeout.get("read")
+
+
+class _NoCookieJar(http.cookiejar.CookieJar):
+    """Keeps no cookies. The API authenticates by token; httpx's default jar parsed every
+    answer's headers through the email package for cookies, a tenth of a request's cost."""
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        return None
+
+
+def no_cookies() -> http.cookiejar.CookieJar:
+    """A cookie jar for httpx clients that ignores Set-Cookie (httpx copies the cookies of an
+    ``httpx.Cookies`` into a jar of its own, but uses a ``CookieJar`` as given)."""
+    return _NoCookieJar()
 
 
 class _Connection(http.client.HTTPConnection):
