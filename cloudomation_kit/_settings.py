@@ -87,7 +87,7 @@ class _Requests:
         description: str | NotGiven | None,
         name: str | NotGiven,
         if_version: int | None,
-        fence: int | None,
+        fence: int | NotGiven | None,
     ) -> RequestOptions:
         body: dict[str, Any] = {}
         if not isinstance(value, NotGiven):
@@ -104,7 +104,9 @@ class _Requests:
         )
 
     @staticmethod
-    def delete(name_or_id: str, if_version: int | None, fence: int | None) -> RequestOptions:
+    def delete(
+        name_or_id: str, if_version: int | None, fence: int | NotGiven | None
+    ) -> RequestOptions:
         path, params = setting_path(name_or_id)
         return RequestOptions(
             "DELETE", path, params=_fenced(params, fence), headers=_if_match(if_version)
@@ -118,9 +120,16 @@ class _Requests:
         return RequestOptions("GET", "/setting", params=params)
 
 
-def _fenced(params: dict[str, str], fence: int | None) -> dict[str, Any]:
-    if fence is None:
+def _fenced(params: dict[str, str], fence: int | NotGiven | None) -> dict[str, Any]:
+    if isinstance(fence, NotGiven):
         return params
+    if fence is None:
+        # Almost always ``fence=lock.token`` after the lock was released: sending the write
+        # unfenced would silently drop the protection the caller asked for.
+        raise ValueError(
+            "fence is None: the lock it came from is not held (a released lock has no token); "
+            "leave fence out for a write that needs no lock"
+        )
     if isinstance(fence, bool) or not isinstance(fence, int):
         raise TypeError(f"fence must be a lock's token (an int), got {fence!r}")
     return {**params, "fence": fence}
@@ -259,7 +268,7 @@ class Settings:
         description: str | NotGiven | None = NOT_GIVEN,
         name: str | NotGiven = NOT_GIVEN,
         if_version: int | None = None,
-        fence: int | None = None,
+        fence: int | NotGiven | None = NOT_GIVEN,
     ) -> Setting:
         """Change the fields given (``None`` is a value: it stores ``null``).
 
@@ -277,7 +286,11 @@ class Settings:
         return self._client._parse(self._client._send(options), Setting, "setting")
 
     def delete(
-        self, name_or_id: str, *, if_version: int | None = None, fence: int | None = None
+        self,
+        name_or_id: str,
+        *,
+        if_version: int | None = None,
+        fence: int | NotGiven | None = NOT_GIVEN,
     ) -> None:
         """Delete a setting; a locked one only by its holder, with ``fence=lock.token``."""
         self._client._send(_Requests.delete(name_or_id, if_version, fence))
@@ -327,7 +340,7 @@ class AsyncSettings:
         description: str | NotGiven | None = NOT_GIVEN,
         name: str | NotGiven = NOT_GIVEN,
         if_version: int | None = None,
-        fence: int | None = None,
+        fence: int | NotGiven | None = NOT_GIVEN,
     ) -> Setting:
         """Change the fields given (see ``Settings.update``)."""
         options = _Requests.update(
@@ -341,7 +354,11 @@ class AsyncSettings:
         return self._client._parse(await self._client._send(options), Setting, "setting")
 
     async def delete(
-        self, name_or_id: str, *, if_version: int | None = None, fence: int | None = None
+        self,
+        name_or_id: str,
+        *,
+        if_version: int | None = None,
+        fence: int | NotGiven | None = NOT_GIVEN,
     ) -> None:
         """Delete a setting; a locked one only by its holder, with ``fence=lock.token``."""
         await self._client._send(_Requests.delete(name_or_id, if_version, fence))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import heapq
 import math
 import os
+import unicodedata
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
@@ -70,6 +71,9 @@ def _check_label(name: str | None) -> str:
     label = (name or "").strip()
     if len(label) > 512:
         raise ValidationError("execution name is longer than 512 characters")
+    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in label):
+        # Names are shown in terminals (TUI, ckit locks): no escape sequences through them.
+        raise ValidationError("execution name must not contain control characters")
     return label
 
 

@@ -14,6 +14,7 @@ from .._exceptions import ConflictError, ResourceNotFoundError
 from .._lock import SettingLock
 from .._models import Execution as ExecutionRecord
 from .._models import Setting as SettingRecord
+from .._types import NOT_GIVEN
 
 __all__ = [
     "Execution",
@@ -115,7 +116,7 @@ class Setting:
             raise TypeError(f"cannot save {', '.join(unknown)}; a setting has {_SAVABLE}")
         settings = self._system.client.settings
         lock = self._lock
-        fence = lock.token if lock is not None else None
+        fence = lock.token if lock is not None else NOT_GIVEN
         if not fields:
             fields = {"value": None} if not settings.exists(self._key) else {}
             if not fields:
@@ -140,7 +141,7 @@ class Setting:
     def delete(self) -> None:
         lock = self._lock
         self._system.client.settings.delete(
-            self._key, fence=lock.token if lock is not None else None
+            self._key, fence=lock.token if lock is not None else NOT_GIVEN
         )
         if lock is not None:
             self._system._locks.pop(self._key, None)

@@ -68,7 +68,8 @@ async def acquire_op(
     label = body.execution_name
     if body.execution_id is None and not label:
         # An ad-hoc caller (curl, a script): name its execution after the client it uses.
-        label = f"anonymous ({(user_agent or 'unknown client')[:80]})"
+        agent = "".join(ch for ch in (user_agent or "unknown client")[:80] if ch.isprintable())
+        label = f"anonymous ({agent})"
     waiter = backend.locks.acquire(
         body.name,
         body.execution_id,

@@ -160,3 +160,21 @@ async def test_empty_name_is_refused_before_or_by_the_server(kit_client: KitClie
         await aw(kit_client.settings.get("  "))
     with pytest.raises(ck.UnprocessableEntityError):
         await aw(kit_client.settings.create("   ", 1))
+
+
+async def test_a_fence_of_none_is_refused_not_dropped(kit_client: KitClient) -> None:
+    """``fence=lock.token`` after the lock was released is None: refuse the write rather than
+    send it unfenced."""
+    client = kit_client
+    await aw(client.settings.create("fenced", 1))
+    lk = client.lock("fenced")
+    if hasattr(lk, "__aenter__"):
+        async with lk:
+            pass
+    else:
+        with lk:
+            pass
+    assert lk.token is None
+    with pytest.raises(ValueError, match="fence is None"):
+        await aw(client.settings.update("fenced", value=2, fence=lk.token))
+    assert (await aw(client.settings.get("fenced"))).value == 1

@@ -321,3 +321,13 @@ def test_release_names_the_next_holder_without_listing_the_queue(api):
     r = api.post("/lock/release", json={"name": "x", "execution_id": holder}).json()
     assert r["holder"]["execution_name"] == "w1"
     assert r["waiting"] == 2 and "waiters" not in r
+
+
+@pytest.mark.parametrize("name", ["a\x00b", "x\x1b[31mred", "tab\there"])
+def test_execution_names_with_control_characters_are_refused(api, name):
+    # Names are shown in terminals (TUI, ckit locks): no escape sequences through them.
+    r = api.post("/execution", json={"name": name})
+    assert r.status_code == 422 and r.json()["error"] == "ValidationError"
+    r = api.post("/lock/acquire", json={"name": "x", "execution_name": name})
+    assert r.status_code == 422
+    assert api.get("/setting", params={"plain": True}).json() == []

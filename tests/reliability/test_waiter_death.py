@@ -1,0 +1,60 @@
+"""Waiter death: a waiter SIGKILLed while it waits leaves the queue within one long-poll bound,
+and the others keep their order (and are served in it)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from cloudomation_kit import Client
+from cloudomation_kit._constants import LONG_POLL_WAIT
+
+from ._scenarios import Child, ServerProcess, children, wait_until
+
+pytestmark = pytest.mark.reliability
+
+
+def queue_of(server: ServerProcess, lock: str) -> list[dict]:
+    with server.api() as api:
+        return list(api.get(f"/lock/{lock}").json()["lock"]["waiters"])
+
+
+@pytest.mark.parametrize("victim", [0, 1, 2], ids=["first", "middle", "last"])
+def test_killed_waiter_leaves_the_queue_and_the_order_holds(sqlite_server: ServerProcess, victim):
+    lock = f"waiters-{victim}-{time.monotonic_ns()}"
+    with Client(sqlite_server.url, sqlite_server.token, execution_name="holder") as client:
+        held = client.lock(lock, timeout=5)
+        held.acquire()
+        with children() as made:
+            for i in range(3):
+                made.append(Child("wait", sqlite_server.url, sqlite_server.token, lock, f"w{i}"))
+                made[-1].expect("STARTED")
+                wait_until(lambda n=i + 1: len(queue_of(sqlite_server, lock)) == n, 20, "queue")
+            before = queue_of(sqlite_server, lock)
+            assert [w["execution_name"] for w in before] == ["w0", "w1", "w2"]
+
+            killed_at = time.monotonic()
+            made[victim].proc.kill()
+            made[victim].wait()
+            wait_until(
+                lambda: len(queue_of(sqlite_server, lock)) == 2,
+                LONG_POLL_WAIT,
+                "the killed waiter to leave the queue",
+            )
+            left_after = time.monotonic() - killed_at
+            print(f"the killed waiter left the queue after {left_after:.3f} s")
+            assert left_after <= LONG_POLL_WAIT
+
+            after = queue_of(sqlite_server, lock)
+            survivors = [w for i, w in enumerate(before) if i != victim]
+            assert [w["execution_id"] for w in after] == [w["execution_id"] for w in survivors]
+            assert [w["position"] for w in after] == [1, 2]
+            assert [w["waiting_since"] for w in after] == [w["waiting_since"] for w in survivors]
+
+            held.release()
+            alive = [c for i, c in enumerate(made) if i != victim]
+            tokens = [int(c.expect("ACQUIRED").split()[1]) for c in alive]
+            assert tokens == sorted(tokens) and tokens[0] > 0
+            assert [c.wait() for c in alive] == [0, 0]
+    assert queue_of(sqlite_server, lock) == []
