@@ -11,16 +11,17 @@ from pathlib import Path
 
 import httpx
 import pytest
+from _http_helpers import fast_client, remember_secret
 
 from mock_server import RunningServer
 
 
 @pytest.fixture
 def api(mock_server: RunningServer) -> Iterator[httpx.Client]:
-    """An httpx client on the per-test server, with its token."""
-    with httpx.Client(
-        base_url=mock_server.url, headers={"Authorization": mock_server.token}, timeout=30
-    ) as client:
+    """An httpx client on the per-test server, with its token (remembered, so that
+    ``assert_error`` can check no error body ever shows it)."""
+    remember_secret(mock_server.token)
+    with fast_client(mock_server.url, mock_server.token) as client:
         yield client
 
 

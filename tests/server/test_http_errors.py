@@ -39,13 +39,6 @@ def _remember_tokens(mock_server: RunningServer) -> None:
     remember_secret(READ_TOKEN)
 
 
-@pytest.fixture
-def api(mock_server: RunningServer) -> Iterator[httpx.Client]:
-    """A client with the server's read-write token (the server is reset for each test)."""
-    with fast_client(mock_server.url, mock_server.token) as client:
-        yield client
-
-
 @pytest.fixture(scope="module")
 def raw() -> Iterator[httpx.Client]:
     """A client without a token and without a base URL."""

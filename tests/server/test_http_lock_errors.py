@@ -7,7 +7,6 @@ whose exact duration is never asserted, so the tests do not depend on tight timi
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -20,15 +19,6 @@ from _http_helpers import (
     remember_secret,
     snapshot,
 )
-
-from mock_server import RunningServer
-
-
-@pytest.fixture
-def api(mock_server: RunningServer) -> Iterator[httpx.Client]:
-    remember_secret(mock_server.token)
-    with fast_client(mock_server.url, mock_server.token) as client:
-        yield client
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -17,19 +16,8 @@ from _http_helpers import (
     assert_error,
     create_execution,
     create_setting,
-    fast_client,
-    remember_secret,
     snapshot,
 )
-
-from mock_server import RunningServer
-
-
-@pytest.fixture
-def api(mock_server: RunningServer) -> Iterator[httpx.Client]:
-    remember_secret(mock_server.token)
-    with fast_client(mock_server.url, mock_server.token) as client:
-        yield client
 
 
 @pytest.fixture
