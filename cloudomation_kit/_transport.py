@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import http.client
 import http.cookiejar
+import select
 import socket
 import threading
 from collections.abc import Iterator
@@ -22,9 +23,19 @@ import httpx
 __all__ = ["LeanTransport", "no_cookies"]
 
 _CHUNK = 64 * 1024
-# A reused keep-alive connection the server already closed fails like this before the request
-# reaches the server, so the request may be sent again on a fresh connection.
+# How a reused keep-alive connection fails when the server closed it meanwhile.
 _STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
+
+
+_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+
+def _readable(conn: http.client.HTTPConnection) -> bool:
+    sock = conn.sock
+    if sock is None:
+        return True
+    readable, _, _ = select.select([sock], [], [], 0)
+    return bool(readable)
 
 
 def _timeouts(request: httpx.Request) -> tuple[float | None, float | None]:
@@ -112,9 +123,15 @@ class LeanTransport(httpx.BaseTransport):
         self._fallback: httpx.HTTPTransport | None = None
 
     def _checkout(self, key: tuple[str, int]) -> http.client.HTTPConnection | None:
-        with self._mutex:
-            pool = self._idle.get(key)
-            return pool.pop() if pool else None
+        while True:
+            with self._mutex:
+                pool = self._idle.get(key)
+                conn = pool.pop() if pool else None
+            if conn is None or not _readable(conn):
+                return conn
+            # An idle connection with something to read was closed by the server (EOF), as
+            # httpcore also checks before reusing one.
+            conn.close()
 
     def _checkin(self, key: tuple[str, int], conn: http.client.HTTPConnection) -> None:
         with self._mutex:
@@ -164,7 +181,9 @@ class LeanTransport(httpx.BaseTransport):
                 break
             except _STALE as exc:
                 conn.close()
-                if not reused:
+                # The server may have closed the reused connection just as the request went out.
+                # Sending again is safe only for a method that may be repeated.
+                if not reused or request.method not in _IDEMPOTENT:
                     raise httpx.RemoteProtocolError(f"server closed the connection: {exc}") from exc
                 conn, reused = None, False  # once, on a fresh connection
             except TimeoutError as exc:
