@@ -37,9 +37,11 @@ still lands in the right branch.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
+
 
 __all__ = [
     "APIConnectionError",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 from enum import IntEnum
+from typing import TYPE_CHECKING
 
-from .._client import Client
 from .._constants import DEFAULT_LEASE_TTL
 from .._exceptions import (
     APIStatusError,
@@ -17,6 +17,10 @@ from .._exceptions import (
     UnprocessableEntityError,
     ValueTooLargeError,
 )
+
+if TYPE_CHECKING:
+    # The client (httpx, pydantic) loads when a command runs, so help and usage errors are instant.
+    from .._client import Client
 
 __all__ = ["CliError", "Exit", "exit_code_for", "make_client"]
 
@@ -73,6 +77,8 @@ def make_client(
     execution_name: str | None = None,
 ) -> Client:
     """A ``Client`` from ``--url``, ``--token`` and ``--profile`` (then the env, then the file)."""
+    from .._client import Client
+
     return Client(
         getattr(args, "url", None),
         getattr(args, "token", None),

@@ -29,14 +29,16 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .._client import Client
 from .._constants import DEFAULT_LEASE_TTL, DEFAULT_LOCK_TIMEOUT
 from .._exceptions import CloudomationError, LockLostError, LockTimeoutError
-from .._lock import SettingLock
 from ._common import CliError, Exit, make_client
 from ._output import LiveLine, age, duration
+
+if TYPE_CHECKING:
+    from .._client import Client
+    from .._lock import SettingLock
 
 __all__ = ["EXIT_CODES", "add_parser", "run"]
 

@@ -6,10 +6,13 @@ import argparse
 import sys
 import time
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from .._models import Lock
 from ._common import Exit, make_client
 from ._output import age, dump_json, is_terminal, print_json, table, until
+
+if TYPE_CHECKING:
+    from .._models import Lock
 
 __all__ = ["add_parser", "render"]
 

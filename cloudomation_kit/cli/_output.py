@@ -11,8 +11,6 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from .._display import short
-
 __all__ = [
     "LiveLine",
     "age",
@@ -71,6 +69,8 @@ def parse_json(text: str, source: str) -> Any:
 
 
 def value_preview(value: Any, width: int) -> str:
+    from .._display import short  # pydantic: only when a table is printed
+
     return short(value, max(8, width))
 
 

@@ -10,11 +10,9 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .._client import Client
 from .._exceptions import CloudomationError, PreconditionFailedError, ResourceNotFoundError
-from .._models import Setting
 from ._common import CliError, Exit, exit_code_for, make_client
 from ._output import (
     dump_json,
@@ -25,6 +23,10 @@ from ._output import (
     table,
     value_preview,
 )
+
+if TYPE_CHECKING:
+    from .._client import Client
+    from .._models import Setting
 
 __all__ = ["add_parser"]
 
