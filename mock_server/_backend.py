@@ -91,9 +91,8 @@ class Backend:
         """Change the given fields; ``fence`` must be the token that holds the setting's lock."""
         if fence is not None:
             self.locks.check_fence(self.store.get(key, by_name=by_name).id, fence)
-        before = self.store.get(key, by_name=by_name)
         record = self.store.update(key, by_name=by_name, if_version=if_version, **changes)
-        if record.version == before.version:
+        if not changes:
             return record  # an empty PATCH writes nothing and publishes nothing
         if "name" in changes:
             self.locks.renamed(record.id, record.name)
