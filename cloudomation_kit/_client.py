@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import threading
 import time
@@ -19,6 +20,7 @@ from typing import Any, TypeVar
 import httpx
 import pydantic
 
+from . import _transport
 from ._base import BaseClient, EndStatus, RequestOptions
 from ._constants import (
     DEFAULT_LEASE_TTL,
@@ -39,7 +41,7 @@ from ._lock import AsyncSettingLock, LockCore, NeedExecution, OnLost, SettingLoc
 from ._models import Alive, Execution, LoginResult
 from ._resources import AsyncExecutions, AsyncLocks, Executions, Locks
 from ._settings import AsyncSettings, Settings
-from ._transport import LeanTransport
+from ._transport import LeanTransport, Reply
 from ._transport import no_cookies as _no_cookies
 
 __all__ = ["AsyncClient", "Client"]
@@ -100,9 +102,12 @@ class Client(BaseClient):
             lease_ttl=lease_ttl,
             execution_name=execution_name,
         )
-        # LeanTransport: http.client keep-alive for http:// (a third of a loopback lock round
-        # trip was httpcore's bookkeeping); https:// still goes through httpx's own transport.
-        self._http = httpx.Client(transport=transport or LeanTransport(), cookies=_no_cookies())
+        # LeanTransport: keep-alive sockets for http:// (a third of a loopback lock round trip
+        # was httpcore's bookkeeping); https:// still goes through httpx's own transport. When
+        # it is ours, requests skip httpx.Client altogether (LeanTransport.exchange).
+        transport = transport or LeanTransport()
+        self._http = httpx.Client(transport=transport, cookies=_no_cookies())
+        self._lean = transport if isinstance(transport, _transport.LeanTransport) else None
         self._sleep: Callable[[float], None] = time.sleep
         self._create_lock = threading.Lock()
         self._heartbeat_stop = threading.Event()
@@ -193,23 +198,42 @@ class Client(BaseClient):
 
     def _send(self, opts: RequestOptions, *, auth: bool = True) -> httpx.Response:
         """Send with retries; an error answer raises its exception."""
+        return self._as_response(self._exchange(opts, auth))
+
+    def _call(self, opts: RequestOptions, model: type[M] | None) -> M | None:
+        """Send with retries; the answer parsed as ``model`` (no ``httpx.Response`` made)."""
+        reply = self._exchange(opts, True)
+        return None if model is None else self._parse(reply, model)
+
+    def _attempt(self, opts: RequestOptions) -> httpx.Response | Reply:
+        """One try: through the lean transport's ``exchange`` when it is ours, else httpx."""
+        if self._lean is None or self._lean_target is None:
+            return self._http.send(self._build_request(opts))
+        data, connect, read = self._encode(opts)
+        host, port, _ = self._lean_target
+        reply = self._lean.exchange(host, port, opts.method, data, connect, read)
+        reply.request_factory = functools.partial(self._build_request, opts)
+        return reply
+
+    def _exchange(self, opts: RequestOptions, auth: bool) -> httpx.Response | Reply:
+        """Send with retries: the successful answer, or the error answer's exception raised."""
         self._check_open()
         if auth and self._token is None:
             self.login()
         attempt = 0
         relogged = False
         while True:
-            request = self._build_request(self._http, opts)
             try:
-                response = self._http.send(request)
+                reply = self._attempt(opts)
             except httpx.HTTPError as exc:
                 if self._should_retry(opts, attempt, error=exc):
                     self._sleep(self._retry_delay(attempt))
                     attempt += 1
                     continue
-                raise self._connection_error(exc, request) from exc
-            if response.is_success:
-                return response
+                raise self._connection_error(exc, self._build_request(opts)) from exc
+            if reply.is_success:
+                return reply
+            response = self._as_response(reply)
             if self._should_retry(opts, attempt, response=response):
                 self._sleep(self._retry_delay(attempt, response))
                 attempt += 1
@@ -225,10 +249,6 @@ class Client(BaseClient):
                 self.login()
                 continue
             raise error
-
-    def _call(self, opts: RequestOptions, model: type[M] | None) -> M | None:
-        response = self._send(opts)
-        return None if model is None else self._parse(response, model)
 
     def _drive(self, steps: Steps, core: LockCore | None) -> Any:
         """Run a lock algorithm (``LockCore.*_steps``): send what it asks, feed it the answers."""
@@ -440,7 +460,7 @@ class AsyncClient(BaseClient):
         attempt = 0
         relogged = False
         while True:
-            request = self._build_request(self._http, opts)
+            request = self._build_request(opts)
             try:
                 response = await self._http.send(request)
             except httpx.HTTPError as exc:

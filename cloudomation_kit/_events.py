@@ -147,7 +147,7 @@ class Events:
         client._check_open()
         if client._token is None:
             client.login()
-        request = client._build_request(client._http, state.options())
+        request = client._build_request(state.options())
         try:
             response = client._http.send(request, stream=True)
         except httpx.HTTPError as exc:
@@ -199,7 +199,7 @@ class AsyncEvents:
         client._check_open()
         if client._token is None:
             await client.login()
-        request = client._build_request(client._http, state.options())
+        request = client._build_request(state.options())
         try:
             response = await client._http.send(request, stream=True)
         except httpx.HTTPError as exc:

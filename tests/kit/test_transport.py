@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from cloudomation_kit import APIConnectionError, Client
+from cloudomation_kit._base import RequestOptions
 from cloudomation_kit._transport import LeanTransport
 
 
@@ -94,3 +95,129 @@ def test_event_stream_flows_before_the_response_ends(http, mock_server):
                 break
         http_writer.close()
     assert seen == ["setting.created"]
+
+
+# -- a canned server: answers framed every way HTTP/1.1 allows -----------------------------------
+
+
+class CannedServer:
+    """Answers each request with the canned bytes for its path's last segment, keeping the
+    connection open unless the answer says otherwise; records every request as received."""
+
+    def __init__(self, answers: dict[str, bytes]) -> None:
+        self.answers = answers
+        self.requests: list[bytes] = []
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        data = b""
+        with conn:
+            while True:
+                while b"\r\n\r\n" not in data:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        return
+                    data += chunk
+                head, _, data = data.partition(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n")[1:]:
+                    name, _, value = line.partition(b":")
+                    if name.strip().lower() == b"content-length":
+                        length = int(value)
+                while len(data) < length:
+                    data += conn.recv(65536)
+                body, data = data[:length], data[length:]
+                self.requests.append(head + b"\r\n\r\n" + body)
+                path = head.split(b" ")[1].decode().split("?")[0]
+                answer = self.answers.get("/" + path.rsplit("/", 1)[-1], NOT_FOUND)
+                conn.sendall(answer)
+                low = answer.lower()
+                framed = b"content-length" in low or b"transfer-encoding" in low
+                if b"connection: close" in low or not framed:
+                    return
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+NOT_FOUND = b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
+ANSWERS = {
+    "/chunked": (
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Type: application/json\r\n\r\n"
+        b'5;ext=1\r\n{"a":\r\n3\r\n 1}\r\n0\r\nX-Trailer: yes\r\n\r\n'
+    ),
+    "/close": b'HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n{"until": "close"}',
+    "/continue": b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+    "/empty": b"HTTP/1.1 204 No Content\r\n\r\n",
+    "/garbage": b"SSH-2.0-OpenSSH_9.6\r\n\r\n",
+    "/short": b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\nConnection: close\r\n\r\nabc",
+    "/echo": b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: application/json\r\n\r\n{}",
+}
+
+
+@pytest.fixture
+def canned():
+    server = CannedServer(ANSWERS)
+    yield server
+    server.close()
+
+
+def test_answers_framed_every_way_read_whole(canned):
+    with httpx.Client(transport=LeanTransport()) as client:
+        assert client.get(f"{canned.url}/chunked").json() == {"a": 1}
+        assert client.get(f"{canned.url}/close").json() == {"until": "close"}
+        assert client.get(f"{canned.url}/continue").text == "ok"
+        assert client.get(f"{canned.url}/empty").status_code == 204
+        assert client.get(f"{canned.url}/chunked").json() == {"a": 1}
+        with pytest.raises(httpx.RemoteProtocolError, match="status line"):
+            client.get(f"{canned.url}/garbage")
+        with pytest.raises(httpx.RemoteProtocolError, match="inside the answer's body"):
+            client.get(f"{canned.url}/short")
+
+
+def test_the_sdk_sends_the_bytes_httpx_would(canned):
+    """The SDK's own request path (``exchange``) and httpx encode a request alike: the same
+    headers, the same JSON body, the same query string."""
+    body = {"name": "vm", "value": {"ünï": [1, 2.5, None]}, "description": "a\nb"}
+    with Client(f"{canned.url}/api", "tok", max_retries=0) as sdk:
+        sdk._call(RequestOptions("POST", "/echo", json=body, params={"by": "name"}), None)
+        via_httpx = sdk._build_request(
+            RequestOptions("POST", "/echo", json=body, params={"by": "name"})
+        )
+    (sent,) = canned.requests
+    head, _, payload = sent.partition(b"\r\n\r\n")
+    request_line, *lines = head.decode("latin-1").split("\r\n")
+    assert request_line == f"POST {via_httpx.url.raw_path.decode()} HTTP/1.1"
+    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines)}
+    expected = {k.decode().lower(): v.decode() for k, v in via_httpx.headers.raw}
+    assert headers == expected
+    assert payload == via_httpx.read()
+
+
+def test_sdk_calls_survive_a_dropped_keep_alive_connection(mock_server):
+    with Client(mock_server.url, mock_server.token) as sdk:
+        sdk.settings.create("kept", 1)
+        (conn,) = next(iter(sdk._lean._idle.values()))  # type: ignore[union-attr]
+        conn.sock.shutdown(socket.SHUT_RDWR)  # as if the server had dropped the idle connection
+        assert sdk.settings.get("kept").value == 1
+
+
+def test_a_token_with_a_line_break_is_refused_before_sending(canned):
+    with (
+        Client(f"{canned.url}/api", "tok\r\nX-Evil: 1", max_retries=0) as sdk,
+        pytest.raises(ValueError, match="line break"),
+    ):
+        sdk.settings.get("x")
+    assert canned.requests == []
