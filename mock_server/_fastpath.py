@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -21,14 +21,23 @@ from cloudomation_kit._models import AcquireRequest, CancelRequest, ReleaseReque
 
 from ._errors import ServerError, ValueTooLargeError
 from ._http import Principal, ServerConfig, authenticate, decode_body, require_write
-from ._routers.locks import GONE, acquire_op, cancel_op, release_op, wait_op
+from ._routers.locks import (
+    GONE,
+    Waiting,
+    acquire_begin,
+    answer_wait,
+    cancel_op,
+    release_op,
+    wait_begin,
+)
 
-__all__ = ["FastLockRoutes"]
+__all__ = ["FastLockRoutes", "Op", "begin", "encode_json", "finish", "header", "lock_routes"]
 
 log = logging.getLogger("mock_server")
 
 Answer = tuple[int, Any]
-Op = Callable[[Any, bytes, dict[bytes, bytes], Receive, Principal], Awaitable[Answer]]
+Headers = list[tuple[bytes, bytes]]
+Op = Callable[[Any, bytes, Headers, Principal], "Answer | Waiting"]
 
 
 def _limit(state: Any) -> int:
@@ -36,30 +45,74 @@ def _limit(state: Any) -> int:
     return config.max_body_bytes
 
 
-async def _acquire(
-    state: Any, raw: bytes, headers: dict[bytes, bytes], receive: Receive, who: Principal
-) -> Answer:
+def header(headers: Headers, name: bytes) -> str | None:
+    for key, value in headers:
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+def _acquire(state: Any, raw: bytes, headers: Headers, who: Principal) -> Answer | Waiting:
     body = decode_body(raw, AcquireRequest, _limit(state))
-    ua = headers.get(b"user-agent")
-    return await acquire_op(state, body, ua.decode("latin-1") if ua else None, receive)
+    return acquire_begin(state, body, header(headers, b"user-agent"))
 
 
-async def _wait(
-    state: Any, raw: bytes, headers: dict[bytes, bytes], receive: Receive, who: Principal
-) -> Answer:
-    return await wait_op(state, decode_body(raw, WaitRequest, _limit(state)), receive)
+def _wait(state: Any, raw: bytes, headers: Headers, who: Principal) -> Answer | Waiting:
+    return wait_begin(state, decode_body(raw, WaitRequest, _limit(state)))
 
 
-async def _cancel(
-    state: Any, raw: bytes, headers: dict[bytes, bytes], receive: Receive, who: Principal
-) -> Answer:
+def _cancel(state: Any, raw: bytes, headers: Headers, who: Principal) -> Answer | Waiting:
     return 200, cancel_op(state, decode_body(raw, CancelRequest, _limit(state)))
 
 
-async def _release(
-    state: Any, raw: bytes, headers: dict[bytes, bytes], receive: Receive, who: Principal
-) -> Answer:
+def _release(state: Any, raw: bytes, headers: Headers, who: Principal) -> Answer | Waiting:
     return 200, release_op(state, decode_body(raw, ReleaseRequest, _limit(state)), who)
+
+
+def lock_routes(prefix: str) -> dict[str, Op]:
+    """The four lock actions by path: each parses its body and answers at once, or says what
+    to wait for (``Waiting``)."""
+    return {
+        f"{prefix}/lock/acquire": _acquire,
+        f"{prefix}/lock/wait": _wait,
+        f"{prefix}/lock/cancel": _cancel,
+        f"{prefix}/lock/release": _release,
+    }
+
+
+def begin(
+    state: Any, op: Op, raw: bytes, headers: Headers, authorization: str | None
+) -> Answer | Waiting:
+    """Authenticate and run ``op``: its answer (errors as their wire answer), or a wait."""
+    try:
+        principal = require_write(authenticate(state, authorization))
+        return op(state, raw, headers, principal)
+    except ServerError as exc:
+        return exc.status, {"error": exc.name, "message": exc.message}
+    except Exception as exc:
+        log.exception("unexpected error in a lock action")
+        return 500, {
+            "error": "InternalError",
+            "message": f"internal server error ({type(exc).__name__})",
+        }
+
+
+async def finish(state: Any, waiting: Waiting, receive: Receive) -> Answer:
+    """The long-poll of a ``Waiting`` answer, its errors as their wire answer."""
+    try:
+        return await answer_wait(state, waiting, receive)
+    except ServerError as exc:
+        return exc.status, {"error": exc.name, "message": exc.message}
+    except Exception as exc:
+        log.exception("unexpected error in a lock wait")
+        return 500, {
+            "error": "InternalError",
+            "message": f"internal server error ({type(exc).__name__})",
+        }
+
+
+def encode_json(body: Any) -> bytes:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 class FastLockRoutes:
@@ -68,33 +121,23 @@ class FastLockRoutes:
     def __init__(self, app: ASGIApp, *, prefix: str, state: Any) -> None:
         self.app = app
         self.state = state
-        self.routes: dict[str, Op] = {
-            f"{prefix}/lock/acquire": _acquire,
-            f"{prefix}/lock/wait": _wait,
-            f"{prefix}/lock/cancel": _cancel,
-            f"{prefix}/lock/release": _release,
-        }
+        self.routes = lock_routes(prefix)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         op = self.routes.get(scope["path"]) if scope["type"] == "http" else None
         if op is None or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
+        headers = scope["headers"]
         try:
-            headers = dict(scope["headers"])
-            auth = headers.get(b"authorization")
-            principal = require_write(
-                authenticate(self.state, auth.decode("latin-1") if auth is not None else None)
-            )
             raw = await _read_body(receive, _limit(self.state))
-            status, body = await op(self.state, raw, headers, receive, principal)
         except ServerError as exc:
-            status, body = exc.status, {"error": exc.name, "message": exc.message}
-        except Exception as exc:
-            log.exception("unexpected error in POST %s", scope["path"])
-            status = 500
-            message = f"internal server error ({type(exc).__name__})"
-            body = {"error": "InternalError", "message": message}
+            await _send_json(send, exc.status, {"error": exc.name, "message": exc.message})
+            return
+        result = begin(self.state, op, raw, headers, header(headers, b"authorization"))
+        status, body = (
+            await finish(self.state, result, receive) if isinstance(result, Waiting) else result
+        )
         if status == GONE:
             return  # the client is gone: there is nobody to answer
         await _send_json(send, status, body)
@@ -118,7 +161,7 @@ async def _read_body(receive: Receive, limit: int) -> bytes:
 
 
 async def _send_json(send: Send, status: int, body: Any) -> None:
-    payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    payload = encode_json(body)
     await send(
         {
             "type": "http.response.start",

@@ -13,11 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+from fastapi import FastAPI
 
 from ._app import API_PREFIX, create_app
 from ._backend import Backend
 from ._clock import Clock, OffsetClock, SystemClock
 from ._http import ServerConfig
+from ._protocol import protocol_for
 from ._sqlite import SqliteStore
 from ._store import DEFAULT_MAX_VALUE_BYTES, MemoryStore, SettingStore
 
@@ -60,6 +62,11 @@ def build_backend(
     return Backend(store, clock, **lock_options)
 
 
+def _protocol(app: FastAPI) -> Any:
+    """The HTTP protocol: uvicorn's, answering the lock actions itself (``_protocol.py``)."""
+    return protocol_for(app.state, API_PREFIX) or "auto"
+
+
 def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY on accepted sockets only when the
@@ -87,6 +94,7 @@ def serve(
     server = uvicorn.Server(
         uvicorn.Config(
             app,
+            http=_protocol(app),
             log_level=log_level,
             access_log=access_log,
             timeout_graceful_shutdown=3,
@@ -155,6 +163,7 @@ def run_server(
     server = uvicorn.Server(
         uvicorn.Config(
             app,
+            http=_protocol(app),
             log_level=log_level,
             access_log=False,
             timeout_graceful_shutdown=1,

@@ -8,6 +8,7 @@ the documented routes and the fast ones cannot answer differently.
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -49,22 +50,33 @@ def _bound(config: ServerConfig, wait: float | None) -> float:
     return min(wait, config.max_wait)
 
 
-async def _answer(
-    state: Any, waiter_id: str, wait: float, receive: Receive
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """An acquisition that did not end at once: wait for ``waiter_id`` up to ``seconds``."""
+
+    waiter_id: str
+    seconds: float
+
+
+async def answer_wait(
+    state: Any, waiting: Waiting, receive: Receive
 ) -> tuple[int, dict[str, Any] | None]:
+    """Long-poll until the waiter is granted or ``seconds`` pass: 200 granted, 202 still queued,
+    ``GONE`` when the client went away (``receive`` said so)."""
     driver: LockDriver = state.driver
-    waiter = await driver.wait(receive, waiter_id, wait)
+    waiter = await driver.wait(receive, waiting.waiter_id, waiting.seconds)
     if waiter is None:
         return GONE, None
     body = state.backend.locks.result_wire(waiter)
     return (200 if waiter.status == "granted" else 202), body
 
 
-async def acquire_op(
-    state: Any, body: AcquireRequest, user_agent: str | None, receive: Receive
-) -> tuple[int, dict[str, Any] | None]:
+def acquire_begin(
+    state: Any, body: AcquireRequest, user_agent: str | None
+) -> tuple[int, dict[str, Any]] | Waiting:
+    """Join the queue: 200 with the result when granted at once, else what to wait for."""
     backend: Backend = state.backend
-    wait = _bound(state.config, body.wait)
+    wait = _bound(state.config, body.wait)  # checked before joining the queue
     label = body.execution_name
     if body.execution_id is None and not label:
         # An ad-hoc caller (curl, a script): name its execution after the client it uses.
@@ -79,13 +91,24 @@ async def acquire_op(
     )
     if waiter.status == "granted":
         return 200, backend.locks.result_wire(waiter)
-    return await _answer(state, waiter.id, wait, receive)
+    return Waiting(waiter.id, wait)
+
+
+def wait_begin(state: Any, body: WaitRequest) -> Waiting:
+    return Waiting(body.waiter_id, _bound(state.config, body.wait))
+
+
+async def acquire_op(
+    state: Any, body: AcquireRequest, user_agent: str | None, receive: Receive
+) -> tuple[int, dict[str, Any] | None]:
+    first = acquire_begin(state, body, user_agent)
+    return await answer_wait(state, first, receive) if isinstance(first, Waiting) else first
 
 
 async def wait_op(
     state: Any, body: WaitRequest, receive: Receive
 ) -> tuple[int, dict[str, Any] | None]:
-    return await _answer(state, body.waiter_id, _bound(state.config, body.wait), receive)
+    return await answer_wait(state, wait_begin(state, body), receive)
 
 
 def cancel_op(state: Any, body: CancelRequest) -> dict[str, Any]:

@@ -1,0 +1,205 @@
+"""The server's own HTTP protocol for the lock actions (``mock_server/_protocol.py``), on raw
+sockets: the order of answers on one connection, framing, limits and connection handling."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from typing import Any
+
+import pytest
+
+from mock_server import RunningServer
+
+PREFIX = "/api/latest"
+
+
+class Wire:
+    """One raw keep-alive connection: write requests as bytes, read answers one by one."""
+
+    def __init__(self, server: RunningServer) -> None:
+        self.server = server
+        self.sock = socket.create_connection((server.host, server.port), timeout=10)
+        self.buffer = b""
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        headers: str = "",
+        raw: bytes | None = None,
+    ) -> bytes:
+        data = raw if raw is not None else (b"" if body is None else json.dumps(body).encode())
+        return (
+            f"{method} {PREFIX}{path} HTTP/1.1\r\nHost: test\r\n"
+            f"Authorization: {self.server.token}\r\nContent-Length: {len(data)}\r\n{headers}\r\n"
+        ).encode() + data
+
+    def send(self, *requests: bytes) -> None:
+        self.sock.sendall(b"".join(requests))  # one write: pipelined
+
+    def answer(self) -> tuple[int, dict[str, str], Any]:
+        while b"\r\n\r\n" not in self.buffer:
+            self._fill()
+        head, _, self.buffer = self.buffer.partition(b"\r\n\r\n")
+        status_line, *lines = head.decode("latin-1").split("\r\n")
+        headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines)}
+        length = int(headers.get("content-length", "0"))
+        while len(self.buffer) < length:
+            self._fill()
+        body, self.buffer = self.buffer[:length], self.buffer[length:]
+        return int(status_line.split()[1]), headers, json.loads(body) if body else None
+
+    def _fill(self) -> None:
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("the server closed the connection")
+        self.buffer += chunk
+
+    def closed_by_server(self) -> bool:
+        self.sock.settimeout(5)
+        return self.sock.recv(1) == b""
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.fixture
+def wire(mock_server: RunningServer):
+    conn = Wire(mock_server)
+    yield conn
+    conn.close()
+
+
+def _execution(wire: Wire, name: str) -> str:
+    wire.send(wire.request("POST", "/execution", {"name": name, "lease_ttl": 60}))
+    status, _, body = wire.answer()
+    assert status == 200, body
+    return str(body["execution"]["id"])
+
+
+def test_pipelined_requests_are_answered_in_order(wire):
+    holder = _execution(wire, "holder")
+    waiter = _execution(wire, "waiter")
+    wire.send(wire.request("POST", "/lock/acquire", {"name": "p", "execution_id": holder}))
+    status, _, held = wire.answer()
+    assert status == 200 and held["status"] == "acquired"
+    # A long-poll, then a plain request and another lock action, all in one write: the
+    # answers must come in the order asked, the long-poll's first although it ends last.
+    wire.send(
+        wire.request("POST", "/lock/acquire", {"name": "p", "execution_id": waiter, "wait": 0.3}),
+        wire.request("GET", "/alive"),
+        wire.request("POST", "/lock/cancel", {"waiter_id": "0" * 32}),
+    )
+    first, second, third = wire.answer(), wire.answer(), wire.answer()
+    assert first[0] == 202 and first[2]["status"] == "waiting" and first[2]["position"] == 1
+    assert second[0] == 200 and "version" in second[2]
+    assert third[0] == 404 and third[2]["error"] == "ResourceNotFoundError"
+
+
+def test_a_release_and_the_next_acquire_in_one_write(wire):
+    ex = _execution(wire, "solo")
+    wire.send(wire.request("POST", "/lock/acquire", {"name": "q", "execution_id": ex}))
+    token = wire.answer()[2]["token"]
+    wire.send(
+        wire.request("POST", "/lock/release", {"name": "q", "execution_id": ex, "token": token}),
+        wire.request("POST", "/lock/acquire", {"name": "q", "execution_id": ex}),
+    )
+    released, again = wire.answer(), wire.answer()
+    assert released[0] == 200 and released[2]["released"]["token"] == token
+    assert again[0] == 200 and again[2]["token"] > token
+
+
+def test_a_release_that_hands_the_lock_on_answers_both(mock_server, wire):
+    holder = _execution(wire, "holder")
+    other = Wire(mock_server)
+    try:
+        waiter = _execution(other, "waiter")
+        wire.send(wire.request("POST", "/lock/acquire", {"name": "h", "execution_id": holder}))
+        token = wire.answer()[2]["token"]
+        other.send(other.request("POST", "/lock/acquire", {"name": "h", "execution_id": waiter}))
+        time.sleep(0.1)  # the waiter's long-poll is parked on the server
+        release = {"name": "h", "execution_id": holder, "token": token}
+        wire.send(wire.request("POST", "/lock/release", release), wire.request("GET", "/alive"))
+        status, _, body = wire.answer()
+        assert status == 200 and body["holder"]["execution_id"] == waiter
+        assert wire.answer()[0] == 200  # the request behind the deferred answer still comes
+        status, _, granted = other.answer()
+        assert status == 200 and granted["token"] == token + 1
+    finally:
+        other.close()
+
+
+def test_every_answer_is_framed_and_kept_alive(wire):
+    ex = _execution(wire, "framing")
+    wire.send(wire.request("POST", "/lock/acquire", {"name": "f", "execution_id": ex}))
+    status, headers, _ = wire.answer()
+    assert status == 200
+    assert headers["content-type"] == "application/json"
+    assert "date" in headers and "connection" not in headers
+
+
+def test_bad_bodies_get_the_wire_errors(wire):
+    wire.send(wire.request("POST", "/lock/release", raw=b"{broken"))
+    status, _, body = wire.answer()
+    assert status == 400 and body["error"] == "InvalidRequestError"
+    wire.send(wire.request("POST", "/lock/acquire", {"name": "x", "timeout": "60"}))
+    status, _, body = wire.answer()
+    assert status == 422 and "timeout" in body["message"]
+
+
+def test_a_body_over_the_limit_is_refused_and_the_connection_goes_on(mock_server, wire):
+    limit = mock_server.config.max_body_bytes
+    raw = b'{"name": "' + b"x" * (limit + 10) + b'"}'
+    # Chunked, so no Content-Length announces the size up front.
+    chunked = b"%x\r\n%s\r\n0\r\n\r\n" % (len(raw), raw)
+    head = (
+        f"POST {PREFIX}/lock/acquire HTTP/1.1\r\nHost: t\r\n"
+        f"Authorization: {mock_server.token}\r\nTransfer-Encoding: chunked\r\n\r\n"
+    ).encode()
+    wire.send(head + chunked)
+    status, _, body = wire.answer()
+    assert status == 413 and body["error"] == "ValueTooLargeError"
+    wire.send(wire.request("GET", "/alive"))
+    assert wire.answer()[0] == 200
+
+
+def test_expect_100_continue_is_honoured(wire):
+    ex = _execution(wire, "expect")
+    body = json.dumps({"name": "e", "execution_id": ex}).encode()
+    head = wire.request("POST", "/lock/acquire", headers="Expect: 100-continue\r\n", raw=body)
+    wire.send(head[: -len(body)])  # the head alone, as curl sends it for large bodies
+    assert wire.answer()[0] == 100
+    wire.send(body)
+    assert wire.answer()[0] == 200
+
+
+def test_connection_close_is_answered_then_closed(wire):
+    ex = _execution(wire, "closing")
+    req = wire.request(
+        "POST", "/lock/acquire", {"name": "c", "execution_id": ex}, headers="Connection: close\r\n"
+    )
+    wire.send(req)
+    status, headers, _ = wire.answer()
+    assert status == 200 and headers["connection"] == "close"
+    assert wire.closed_by_server()
+
+
+def test_a_long_poll_whose_client_goes_away_leaves_the_queue(mock_server, wire, api):
+    holder = _execution(wire, "holder")
+    wire.send(wire.request("POST", "/lock/acquire", {"name": "g", "execution_id": holder}))
+    assert wire.answer()[0] == 200
+    gone = Wire(mock_server)
+    waiter = _execution(gone, "leaver")
+    gone.send(gone.request("POST", "/lock/acquire", {"name": "g", "execution_id": waiter}))
+    deadline = time.monotonic() + 5
+    while not api.get("/lock/g").json()["lock"]["waiters"]:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    gone.close()
+    while api.get("/lock/g").json()["lock"]["waiters"]:
+        assert time.monotonic() < deadline, "the waiter stayed queued after its client left"
+        time.sleep(0.02)
