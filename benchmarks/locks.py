@@ -20,12 +20,9 @@ import bisect
 import contextlib
 import itertools
 import resource
-import ssl
 import time
 from collections.abc import Iterator
 from typing import Any
-
-import httpx
 
 from cloudomation_kit import AsyncClient, Client, LockTimeoutError
 
@@ -399,15 +396,10 @@ def _yes(ok: bool) -> str:
 
 
 async def _queue(srv: Server, n: int) -> dict[str, Any]:
-    # One shared SSL context: httpx builds one per client otherwise (~25 ms each, see README).
-    ctx = ssl.create_default_context()
     name = "bench-queue"
 
     def new(label: str) -> AsyncClient:
-        transport = httpx.AsyncHTTPTransport(verify=ctx)
-        return AsyncClient(
-            srv.url, srv.token, lease_ttl=120, execution_name=label, transport=transport
-        )
+        return AsyncClient(srv.url, srv.token, lease_ttl=120, execution_name=label)
 
     holder = new("bench-queue-holder")
     clients = [new(f"bench-queue-{i}") for i in range(n)]

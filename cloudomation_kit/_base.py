@@ -45,8 +45,8 @@ from ._exceptions import (
     error_class,
 )
 from ._models import Execution, HeartbeatResult
-from ._transport import Reply, encode_request
 from ._types import NOT_GIVEN, NotGiven
+from ._wire import Reply, encode_request
 
 if TYPE_CHECKING:
     from ._lock import LockCore

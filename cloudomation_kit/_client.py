@@ -20,7 +20,8 @@ from typing import Any, TypeVar
 import httpx
 import pydantic
 
-from . import _transport
+from . import _atransport, _transport
+from ._atransport import AsyncLeanTransport
 from ._base import BaseClient, EndStatus, RequestOptions
 from ._constants import (
     DEFAULT_LEASE_TTL,
@@ -41,8 +42,9 @@ from ._lock import AsyncSettingLock, LockCore, NeedExecution, OnLost, SettingLoc
 from ._models import Alive, Execution, LoginResult
 from ._resources import AsyncExecutions, AsyncLocks, Executions, Locks
 from ._settings import AsyncSettings, Settings
-from ._transport import LeanTransport, Reply
+from ._transport import LeanTransport
 from ._transport import no_cookies as _no_cookies
+from ._wire import Reply
 
 __all__ = ["AsyncClient", "Client"]
 
@@ -364,7 +366,11 @@ class AsyncClient(BaseClient):
             lease_ttl=lease_ttl,
             execution_name=execution_name,
         )
+        # The asyncio twin of Client's LeanTransport (httpcore over anyio cost ~1.5 ms a lock
+        # round trip); https:// goes through httpx's own transport.
+        transport = transport or AsyncLeanTransport()
         self._http = httpx.AsyncClient(transport=transport, cookies=_no_cookies())
+        self._lean = transport if isinstance(transport, _atransport.AsyncLeanTransport) else None
         self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
         self._create_lock: asyncio.Lock | None = None
         self._heartbeat: asyncio.Task[None] | None = None
@@ -454,23 +460,42 @@ class AsyncClient(BaseClient):
 
     async def _send(self, opts: RequestOptions, *, auth: bool = True) -> httpx.Response:
         """Send with retries; an error answer raises its exception."""
+        return self._as_response(await self._exchange(opts, auth))
+
+    async def _call(self, opts: RequestOptions, model: type[M] | None) -> M | None:
+        """Send with retries; the answer parsed as ``model`` (no ``httpx.Response`` made)."""
+        reply = await self._exchange(opts, True)
+        return None if model is None else self._parse(reply, model)
+
+    async def _attempt(self, opts: RequestOptions) -> httpx.Response | Reply:
+        """One try: through the lean transport's ``exchange`` when it is ours, else httpx."""
+        if self._lean is None or self._lean_target is None:
+            return await self._http.send(self._build_request(opts))
+        data, connect, read = self._encode(opts)
+        host, port, _ = self._lean_target
+        reply = await self._lean.exchange(host, port, opts.method, data, connect, read)
+        reply.request_factory = functools.partial(self._build_request, opts)
+        return reply
+
+    async def _exchange(self, opts: RequestOptions, auth: bool) -> httpx.Response | Reply:
+        """Send with retries: the successful answer, or the error answer's exception raised."""
         self._check_open()
         if auth and self._token is None:
             await self.login()
         attempt = 0
         relogged = False
         while True:
-            request = self._build_request(opts)
             try:
-                response = await self._http.send(request)
+                reply = await self._attempt(opts)
             except httpx.HTTPError as exc:
                 if self._should_retry(opts, attempt, error=exc):
                     await self._sleep(self._retry_delay(attempt))
                     attempt += 1
                     continue
-                raise self._connection_error(exc, request) from exc
-            if response.is_success:
-                return response
+                raise self._connection_error(exc, self._build_request(opts)) from exc
+            if reply.is_success:
+                return reply
+            response = self._as_response(reply)
             if self._should_retry(opts, attempt, response=response):
                 await self._sleep(self._retry_delay(attempt, response))
                 attempt += 1
@@ -486,10 +511,6 @@ class AsyncClient(BaseClient):
                 await self.login()
                 continue
             raise error
-
-    async def _call(self, opts: RequestOptions, model: type[M] | None) -> M | None:
-        response = await self._send(opts)
-        return None if model is None else self._parse(response, model)
 
     async def _drive(self, steps: Steps, core: LockCore | None) -> Any:
         """Run a lock algorithm (``LockCore.*_steps``): send what it asks, feed it the answers."""

@@ -4,8 +4,7 @@ A lock round trip on loopback is two small requests, and the generic machinery a
 more than the server: httpx's request model (URL parsing alone ~50 us), httpcore's connection
 bookkeeping (~0.3 ms) and ``http.client``'s header parsing through the ``email`` package. This
 module keeps a small pool of keep-alive sockets with ``TCP_NODELAY`` and speaks just the HTTP/1.1
-the API needs (``Content-Length``, chunked and close-delimited bodies, 1xx skipped), each request
-in one write.
+the API needs (``_wire.py``), each request in one write. ``_atransport.py`` is its asyncio twin.
 
 Two ways in:
 
@@ -22,89 +21,32 @@ Failures are raised as the httpx exceptions httpcore would raise, so the SDK map
 from __future__ import annotations
 
 import http.cookiejar
-import json
 import select
 import socket
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 
-__all__ = ["LeanTransport", "Reply", "encode_request", "no_cookies"]
+from ._wire import (
+    CHUNK,
+    END_OF_HEAD,
+    IDEMPOTENT,
+    MAX_LINE,
+    STALE,
+    Head,
+    Reply,
+    WireError,
+    check_line,
+    chunk_size,
+    encode_httpx_request,
+    header_line,
+    status_line,
+    transport_error,
+)
 
-_CHUNK = 64 * 1024
-_MAX_LINE = 64 * 1024
-_MAX_HEADERS = 200
-_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
-
-
-class _Closed(Exception):
-    """The server closed the connection before an answer began (a stale keep-alive socket)."""
-
-
-class _Protocol(Exception):
-    """The answer is not HTTP/1.1 as this parser reads it."""
-
-
-class Reply:
-    """A whole answer, as ``LeanTransport.exchange`` returns it: status, raw headers, body."""
-
-    __slots__ = (
-        "_response",
-        "content",
-        "headers",
-        "reason_phrase",
-        "request_factory",
-        "status_code",
-    )
-
-    def __init__(
-        self, status_code: int, reason: str, headers: list[tuple[bytes, bytes]], content: bytes
-    ) -> None:
-        self.status_code = status_code
-        self.reason_phrase = reason
-        self.headers = headers
-        self.content = content
-        self.request_factory: Callable[[], httpx.Request] | None = None
-        """Builds the request this answers, for ``to_httpx`` (set by whoever sent it)."""
-        self._response: httpx.Response | None = None
-
-    @property
-    def is_success(self) -> bool:
-        return 200 <= self.status_code < 300
-
-    def json(self) -> Any:
-        return json.loads(self.content)
-
-    @property
-    def text(self) -> str:
-        return self.content.decode("utf-8", "replace")
-
-    def to_httpx(self) -> httpx.Response:
-        """The same answer as an ``httpx.Response`` (for exceptions and ``_send``'s callers),
-        made once, on demand: most answers never need one."""
-        if self._response is None:
-            self._response = httpx.Response(
-                self.status_code,
-                headers=self.headers,
-                content=self.content,
-                request=self.request_factory() if self.request_factory is not None else None,
-                extensions={
-                    "http_version": b"HTTP/1.1",
-                    "reason_phrase": self.reason_phrase.encode(),
-                },
-            )
-        return self._response
-
-
-def encode_request(method: str, target: str, headers: bytes, body: bytes | None) -> bytes:
-    """One request as bytes: ``headers`` is the header block (``Name: value\\r\\n`` lines, ``Host``
-    included), to which this adds ``Content-Length`` when there is a body."""
-    head = f"{method} {target} HTTP/1.1\r\n".encode("ascii") + headers
-    if body is None:
-        return head + b"\r\n"
-    return head + b"Content-Length: %d\r\n\r\n" % len(body) + body
+__all__ = ["LeanTransport", "no_cookies"]
 
 
 class _NoCookieJar(http.cookiejar.CookieJar):
@@ -153,154 +95,78 @@ class _Connection:
         self.sock.close()
 
     def _line(self) -> bytes:
-        line = self.rfile.readline(_MAX_LINE + 1)
-        if len(line) > _MAX_LINE:
-            raise _Protocol("a line of the answer is too long")
-        return line
+        return check_line(self.rfile.readline(MAX_LINE + 1))
 
-    def read_head(self, method: str) -> _Answer:
-        """Status line and headers (after any 1xx); says how the body is framed."""
+    def read_head(self, method: str) -> Head:
+        """Status line and headers of the answer (after any 1xx)."""
         while True:
-            line = self._line()
-            if not line:
-                raise _Closed("the server closed the connection without answering")
-            version, _, rest = line.partition(b" ")
-            code, _, reason = rest.partition(b" ")
-            if not version.startswith(b"HTTP/") or len(code) != 3 or not code.isdigit():
-                raise _Protocol(f"not an HTTP status line: {line[:80]!r}")
+            version, status, reason = status_line(self._line())
             headers: list[tuple[bytes, bytes]] = []
-            while True:
-                line = self._line()
-                if line in (b"\r\n", b"\n"):
-                    break
-                if not line:
-                    raise _Protocol("the connection closed inside the answer's headers")
-                if len(headers) >= _MAX_HEADERS:
-                    raise _Protocol("the answer has too many headers")
-                name, colon, value = line.partition(b":")
-                if not colon:
-                    raise _Protocol(f"not a header line: {line[:80]!r}")
-                headers.append((name.strip(), value.strip()))
-            status = int(code)
-            if 100 <= status < 200 and status != 101:
-                continue  # 100 Continue and friends: the real answer follows
-            return _Answer(self, method, status, reason.strip().decode("latin-1"), headers, version)
+            while (line := self._line()) not in END_OF_HEAD:
+                headers.append(header_line(line, len(headers)))
+            head = Head(method, version, status, reason, headers)
+            if not head.interim:
+                return head
 
-
-class _Answer:
-    """An answer's head, and its body read whole or as it arrives."""
-
-    __slots__ = ("conn", "headers", "length", "mode", "reason", "status", "will_close")
-
-    def __init__(
-        self,
-        conn: _Connection,
-        method: str,
-        status: int,
-        reason: str,
-        headers: list[tuple[bytes, bytes]],
-        version: bytes,
-    ) -> None:
-        self.conn, self.status, self.reason, self.headers = conn, status, reason, headers
-        connection, length, chunked = b"", None, False
-        for name, value in headers:
-            low = name.lower()
-            if low == b"content-length":
-                if not value.isdigit() or (length is not None and length != int(value)):
-                    raise _Protocol(f"bad Content-Length: {value[:40]!r}")
-                length = int(value)
-            elif low == b"transfer-encoding":
-                chunked = value.lower().rsplit(b",", 1)[-1].strip() == b"chunked"
-            elif low == b"connection":
-                connection = value.lower()
-        self.will_close = b"close" in connection or (
-            version == b"HTTP/1.0" and b"keep-alive" not in connection
-        )
-        self.length = length or 0
-        if method == "HEAD" or status in (204, 304):
-            self.mode = "none"
-        elif chunked:
-            self.mode = "chunked"
-        elif length is not None:
-            self.mode = "length"
-        else:
-            self.mode, self.will_close = "close", True
-
-    def read(self) -> bytes:
+    def read_body(self, head: Head) -> bytes:
         """The whole body."""
-        if self.mode == "length":
-            data = self.conn.rfile.read(self.length)
-            if len(data) < self.length:
-                raise _Protocol("the connection closed inside the answer's body")
+        if head.mode == "length":
+            data = self.rfile.read(head.length)
+            if len(data) < head.length:
+                raise WireError("the connection closed inside the answer's body")
             return data
-        if self.mode == "none":
+        if head.mode == "none":
             return b""
-        return b"".join(self.chunks())
+        return b"".join(self.body_chunks(head))
 
-    def chunks(self) -> Iterator[bytes]:
+    def body_chunks(self, head: Head) -> Iterator[bytes]:
         """The body as it arrives (what has arrived, up to 64 KiB at a time)."""
-        rfile = self.conn.rfile
-        if self.mode == "length":
-            left = self.length
+        rfile = self.rfile
+        if head.mode == "length":
+            left = head.length
             while left:
-                chunk = rfile.read1(min(left, _CHUNK))
+                chunk = rfile.read1(min(left, CHUNK))
                 if not chunk:
-                    raise _Protocol("the connection closed inside the answer's body")
+                    raise WireError("the connection closed inside the answer's body")
                 left -= len(chunk)
                 yield chunk
-        elif self.mode == "close":
-            while chunk := rfile.read1(_CHUNK):
+        elif head.mode == "close":
+            while chunk := rfile.read1(CHUNK):
                 yield chunk
-        elif self.mode == "chunked":
-            while True:
-                size_line = self.conn._line().split(b";", 1)[0].strip()
-                try:
-                    size = int(size_line, 16)
-                except ValueError:
-                    raise _Protocol(f"bad chunk size: {size_line[:40]!r}") from None
-                if size == 0:
-                    while self.conn._line() not in (b"\r\n", b"\n", b""):
-                        pass  # trailers
-                    return
+        elif head.mode == "chunked":
+            while size := chunk_size(self._line()):
                 data = rfile.read(size)
-                if len(data) < size or self.conn._line() not in (b"\r\n", b"\n"):
-                    raise _Protocol("the connection closed inside a chunk")
+                if len(data) < size or self._line() not in END_OF_HEAD:
+                    raise WireError("the connection closed inside a chunk")
                 yield data
-
-
-def _read_error(exc: BaseException, read_timeout: float | None) -> httpx.TransportError:
-    if isinstance(exc, TimeoutError):
-        return httpx.ReadTimeout(f"no answer within {read_timeout} s")
-    if isinstance(exc, _Protocol):
-        return httpx.RemoteProtocolError(str(exc))
-    if isinstance(exc, _Closed | ConnectionResetError | BrokenPipeError):
-        return httpx.RemoteProtocolError(f"server closed the connection: {exc}")
-    return httpx.ReadError(str(exc) or type(exc).__name__)
+            while self._line() not in (*END_OF_HEAD, b""):
+                pass  # trailers
 
 
 class _Stream(httpx.SyncByteStream):
     """The body of an ``httpx.Response`` from ``handle_request``, read as it arrives."""
 
-    def __init__(self, transport: LeanTransport, key: tuple[str, int], answer: _Answer) -> None:
-        self._transport, self._key, self._answer = transport, key, answer
+    def __init__(
+        self, transport: LeanTransport, key: tuple[str, int], conn: _Connection, head: Head
+    ) -> None:
+        self._transport, self._key, self._conn, self._head = transport, key, conn, head
         self._closed = self._done = False
 
     def __iter__(self) -> Iterator[bytes]:
         try:
-            yield from self._answer.chunks()
+            yield from self._conn.body_chunks(self._head)
             self._done = True  # the whole body is read: the connection can serve again
-        except (OSError, _Protocol) as exc:
-            raise _read_error(exc, self._answer.conn.timeout) from exc
+        except (OSError, WireError) as exc:
+            raise transport_error(exc, self._conn.timeout) from exc
 
     def close(self) -> None:
         if self._closed:
             return
         self._closed = True
-        answer = self._answer
-        if (self._done or answer.mode == "none") and not answer.will_close:
-            self._transport._checkin(self._key, answer.conn)
+        if (self._done or self._head.mode == "none") and not self._head.will_close:
+            self._transport._checkin(self._key, self._conn)
         else:
-            answer.conn.close()
+            self._conn.close()
 
 
 class LeanTransport(httpx.BaseTransport):
@@ -336,8 +202,8 @@ class LeanTransport(httpx.BaseTransport):
         data: bytes,
         connect_timeout: float | None,
         read_timeout: float | None,
-    ) -> _Answer:
-        """Send ``data`` on a pooled (or new) connection; the answer's head."""
+    ) -> tuple[_Connection, Head]:
+        """Send ``data`` on a pooled (or new) connection; the connection and the answer's head."""
         conn = self._checkout(key)
         reused = conn is not None
         while True:
@@ -346,17 +212,20 @@ class LeanTransport(httpx.BaseTransport):
             conn.settimeout(read_timeout)
             try:
                 conn.sock.sendall(data)
-                return conn.read_head(method)
-            except (_Closed, ConnectionResetError, BrokenPipeError) as exc:
+                return conn, conn.read_head(method)
+            except STALE as exc:
                 conn.close()
                 # The server may have closed the reused connection just as the request went out.
                 # Sending again is safe only for a method that may be repeated.
-                if not reused or method not in _IDEMPOTENT:
-                    raise _read_error(exc, read_timeout) from exc
+                if not reused or method not in IDEMPOTENT:
+                    raise transport_error(exc, read_timeout) from exc
                 conn, reused = None, False  # once, on a fresh connection
-            except (OSError, _Protocol) as exc:
+            except (OSError, WireError) as exc:
                 conn.close()
-                raise _read_error(exc, read_timeout) from exc
+                raise transport_error(exc, read_timeout) from exc
+            except BaseException:
+                conn.close()  # interrupted mid-answer: the connection's state is unknown
+                raise
 
     def exchange(
         self,
@@ -369,46 +238,37 @@ class LeanTransport(httpx.BaseTransport):
     ) -> Reply:
         """Send one encoded request (``encode_request``) and read its whole answer."""
         key = (host, port)
-        answer = self._start(key, method, data, connect_timeout, read_timeout)
+        conn, head = self._start(key, method, data, connect_timeout, read_timeout)
         try:
-            content = answer.read()
-        except (OSError, _Protocol) as exc:
-            answer.conn.close()
-            raise _read_error(exc, read_timeout) from exc
-        if answer.will_close:
-            answer.conn.close()
+            content = conn.read_body(head)
+        except (OSError, WireError) as exc:
+            conn.close()
+            raise transport_error(exc, read_timeout) from exc
+        except BaseException:
+            conn.close()
+            raise
+        if head.will_close:
+            conn.close()
         else:
-            self._checkin(key, answer.conn)
-        return Reply(answer.status, answer.reason, answer.headers, content)
+            self._checkin(key, conn)
+        return Reply(head.status, head.reason, head.headers, content)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         if request.url.scheme != "http":
             if self._fallback is None:
                 self._fallback = httpx.HTTPTransport()
             return self._fallback.handle_request(request)
-        url = request.url
-        key = (url.host, url.port or 80)
+        key = (request.url.host, request.url.port or 80)
         timeout: dict[str, Any] = request.extensions.get("timeout", {})
-        body = request.read()
-        lines = [
-            b"%s: %s\r\n" % (name, value)
-            for name, value in request.headers.raw
-            # The body is read whole, so it goes with a Content-Length of its own.
-            if name.lower() not in (b"content-length", b"transfer-encoding")
-        ]
-        has_body = bool(body) or request.method in ("POST", "PUT", "PATCH")
-        data = encode_request(
-            request.method,
-            url.raw_path.decode("ascii"),
-            b"".join(lines),
-            body if has_body else None,
+        data = encode_httpx_request(request, request.read())
+        conn, head = self._start(
+            key, request.method, data, timeout.get("connect"), timeout.get("read")
         )
-        answer = self._start(key, request.method, data, timeout.get("connect"), timeout.get("read"))
         return httpx.Response(
-            answer.status,
-            headers=answer.headers,
-            stream=_Stream(self, key, answer),
-            extensions={"http_version": b"HTTP/1.1", "reason_phrase": answer.reason.encode()},
+            head.status,
+            headers=head.headers,
+            stream=_Stream(self, key, conn, head),
+            extensions={"http_version": b"HTTP/1.1", "reason_phrase": head.reason.encode()},
         )
 
     def close(self) -> None:

@@ -36,10 +36,11 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
 def httpx_transport_under_respx(
     request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """respx intercepts httpx's own transport, so respx modules get it instead of LeanTransport
-    (which tests/kit/test_transport.py exercises against a real server)."""
+    """respx intercepts httpx's own transports, so respx modules get them instead of the lean
+    ones (which tests/kit/test_transport.py exercises against a real server)."""
     if "respx" in vars(request.module):
         monkeypatch.setattr("cloudomation_kit._client.LeanTransport", httpx.HTTPTransport)
+        monkeypatch.setattr("cloudomation_kit._client.AsyncLeanTransport", httpx.AsyncHTTPTransport)
 
 
 async def aw(value: Any) -> Any:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import socket
 import threading
 
 import httpx
 import pytest
 
-from cloudomation_kit import APIConnectionError, Client
+from cloudomation_kit import APIConnectionError, AsyncClient, Client
+from cloudomation_kit._atransport import AsyncLeanTransport
 from cloudomation_kit._base import RequestOptions
 from cloudomation_kit._transport import LeanTransport
 
@@ -221,3 +224,89 @@ def test_a_token_with_a_line_break_is_refused_before_sending(canned):
     ):
         sdk.settings.get("x")
     assert canned.requests == []
+
+
+# -- the asyncio twin -------------------------------------------------------------------------
+
+
+async def test_async_answers_framed_every_way_read_whole(canned):
+    async with httpx.AsyncClient(transport=AsyncLeanTransport()) as client:
+        assert (await client.get(f"{canned.url}/chunked")).json() == {"a": 1}
+        assert (await client.get(f"{canned.url}/close")).json() == {"until": "close"}
+        assert (await client.get(f"{canned.url}/continue")).text == "ok"
+        assert (await client.get(f"{canned.url}/empty")).status_code == 204
+        assert (await client.get(f"{canned.url}/chunked")).json() == {"a": 1}
+        with pytest.raises(httpx.RemoteProtocolError, match="status line"):
+            await client.get(f"{canned.url}/garbage")
+        with pytest.raises(httpx.RemoteProtocolError, match="inside the answer's body"):
+            await client.get(f"{canned.url}/short")
+
+
+async def test_the_async_sdk_sends_the_bytes_httpx_would(canned):
+    body = {"name": "vm", "value": {"ünï": [1, 2.5, None]}}
+    async with AsyncClient(f"{canned.url}/api", "tok", max_retries=0) as sdk:
+        await sdk._call(RequestOptions("POST", "/echo", json=body, params={"by": "name"}), None)
+        via_httpx = sdk._build_request(
+            RequestOptions("POST", "/echo", json=body, params={"by": "name"})
+        )
+    (sent,) = canned.requests
+    head, _, payload = sent.partition(b"\r\n\r\n")
+    request_line, *lines = head.decode("latin-1").split("\r\n")
+    assert request_line == f"POST {via_httpx.url.raw_path.decode()} HTTP/1.1"
+    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines)}
+    assert headers == {k.decode().lower(): v.decode() for k, v in via_httpx.headers.raw}
+    assert payload == via_httpx.read()
+
+
+async def test_async_refused_connection_is_a_connect_error():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    async with httpx.AsyncClient(transport=AsyncLeanTransport()) as client:
+        with pytest.raises(httpx.ConnectError):
+            await client.get(f"http://127.0.0.1:{port}/")
+
+
+@pytest.fixture
+def silent_server():
+    """Accepts connections and never answers."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(4)
+        accepted: list[socket.socket] = []
+
+        def accept() -> None:
+            with contextlib.suppress(OSError):
+                while True:
+                    accepted.append(server.accept()[0])
+
+        threading.Thread(target=accept, daemon=True).start()
+        yield f"http://127.0.0.1:{server.getsockname()[1]}"
+        for conn in accepted:
+            conn.close()
+
+
+async def test_async_slow_answer_is_a_read_timeout(silent_server):
+    async with httpx.AsyncClient(transport=AsyncLeanTransport(), timeout=0.2) as client:
+        with pytest.raises(httpx.ReadTimeout):
+            await client.get(f"{silent_server}/")
+
+
+async def test_a_cancelled_request_does_not_leave_its_connection_for_reuse(silent_server):
+    transport = AsyncLeanTransport()
+    async with httpx.AsyncClient(transport=transport) as client:
+        task = asyncio.create_task(client.get(f"{silent_server}/"))
+        await asyncio.sleep(0.1)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert not any(transport._idle.values())
+
+
+async def test_async_sdk_calls_survive_a_dropped_keep_alive_connection(mock_server):
+    async with AsyncClient(mock_server.url, mock_server.token) as sdk:
+        await sdk.settings.create("kept", 1)
+        (conn,) = next(iter(sdk._lean._idle.values()))  # type: ignore[union-attr]
+        conn.writer.get_extra_info("socket").shutdown(socket.SHUT_RDWR)
+        await asyncio.sleep(0.05)  # the loop sees the EOF
+        assert (await sdk.settings.get("kept")).value == 1
