@@ -9,6 +9,8 @@ Not thread-safe by design: the server calls it from its event loop only.
 An acquisition is a *waiter*: it joins the lock's queue (or is granted at once), keeps its place
 across the client's long-polls, and ends as granted, timed out or cancelled. A granted waiter is
 the lock's holder until released, force-released, or its execution's lease runs out.
+
+The records it keeps are in ``_lockstate.py``; how the wire shows them, in ``_lockviews.py``.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ import unicodedata
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from cloudomation_kit._models import MAX_LEASE_TTL, MAX_TIMEOUT, MIN_LEASE_TTL
@@ -37,6 +38,8 @@ from ._errors import (
 )
 from ._events import EventLog
 from ._filters import FieldKind, Filter, matches
+from ._lockstate import ExecutionState, LockState, WaiterState, WaiterStatus
+from ._lockviews import LockViews
 from ._store import SettingRecord, SettingStore, iso, normalize_name
 
 __all__ = [
@@ -63,7 +66,6 @@ EXECUTION_FIELDS: dict[str, FieldKind] = {
     "modified_at": "time",
 }
 
-WaiterStatus = Literal["waiting", "granted", "timed_out", "cancelled"]
 EndStatus = Literal["ENDED_SUCCESS", "ENDED_ERROR", "ENDED_CANCELLED"]
 
 
@@ -77,54 +79,7 @@ def _check_label(name: str | None) -> str:
     return label
 
 
-@dataclass(eq=False)
-class ExecutionState:
-    id: str
-    name: str
-    lease_ttl: float
-    created_at: float
-    modified_at: float
-    status: str = "RUNNING"
-    message: str | None = None
-    ended_at: float | None = None
-    lease_expires_at: float | None = None
-    holds: dict[str, WaiterState] = field(default_factory=dict)
-    """Setting id -> the granted waiter, for every lock it holds."""
-    waits: dict[str, WaiterState] = field(default_factory=dict)
-    """Waiter id -> waiter, for every queued acquisition."""
-    ad_hoc: bool = False
-    """Created by an acquire that named no execution: it ends when that wait fails."""
-
-    @property
-    def ended(self) -> bool:
-        return self.status.startswith("ENDED_")
-
-
-@dataclass(eq=False)
-class WaiterState:
-    id: str
-    setting_id: str
-    execution: ExecutionState
-    since: float
-    deadline: float | None
-    status: WaiterStatus = "waiting"
-    token: int | None = None
-    reason: str | None = None
-    polls: int = 0
-    poll_deadline: float | None = None
-    acquired_at: float | None = None
-
-
-@dataclass(eq=False)
-class _LockState:
-    setting_id: str
-    name: str
-    holder: WaiterState | None = None
-    queue: OrderedDict[str, WaiterState] = field(default_factory=OrderedDict)
-    last_token: int | None = None
-
-
-class LockManager:
+class LockManager(LockViews):
     """Every setting is a lock; executions hold and wait for them."""
 
     def __init__(
@@ -147,7 +102,7 @@ class LockManager:
         """Called with a time at which ``advance()`` has work to do."""
         self._executions: dict[str, ExecutionState] = {}
         self._ended: OrderedDict[str, None] = OrderedDict()
-        self._locks: dict[str, _LockState] = {}
+        self._locks: dict[str, LockState] = {}
         self._waiters: dict[str, WaiterState] = {}
         self._timers: list[tuple[float, int, str, str]] = []
         self._timer_seq = 0
@@ -379,13 +334,13 @@ class LockManager:
             self.events.publish("setting.created", id=setting.id, name=setting.name, version=1)
         return setting
 
-    def _lock(self, setting: SettingRecord) -> _LockState:
+    def _lock(self, setting: SettingRecord) -> LockState:
         lock = self._locks.get(setting.id)
         if lock is None:
-            lock = self._locks[setting.id] = _LockState(setting.id, setting.name)
+            lock = self._locks[setting.id] = LockState(setting.id, setting.name)
         return lock
 
-    def _grant(self, lock: _LockState, waiter: WaiterState) -> None:
+    def _grant(self, lock: LockState, waiter: WaiterState) -> None:
         ex = waiter.execution
         waiter.status = "granted"
         waiter.token = self.store.next_token()
@@ -547,7 +502,7 @@ class LockManager:
         self.events.publish(event, **data)
         self._handoff(lock)
 
-    def _handoff(self, lock: _LockState) -> None:
+    def _handoff(self, lock: LockState) -> None:
         if lock.queue:
             _, head = next(iter(lock.queue.items()))
             del lock.queue[head.id]
@@ -599,116 +554,6 @@ class LockManager:
         lock = self._locks.get(setting_id)
         if lock is not None:
             lock.name = name
-
-    # -- views -----------------------------------------------------------------------------------
-
-    def lock_wire(self, setting: SettingRecord) -> dict[str, Any]:
-        lock = self._locks.get(setting.id)
-        return (
-            self._lock_wire(lock)
-            if lock
-            else {
-                "name": setting.name,
-                "setting_id": setting.id,
-                "holder": None,
-                "waiters": [],
-            }
-        )
-
-    def locks_wire(self) -> list[dict[str, Any]]:
-        """Every held or contended lock, by name."""
-        busy = [lk for lk in self._locks.values() if lk.holder is not None or lk.queue]
-        return [self._lock_wire(lk) for lk in sorted(busy, key=lambda lk: lk.name)]
-
-    def _lock_wire(self, lock: _LockState) -> dict[str, Any]:
-        return {
-            "name": lock.name,
-            "setting_id": lock.setting_id,
-            "holder": self.holder_wire(lock.holder),
-            "waiters": [self._waiter_wire(w, i) for i, w in enumerate(lock.queue.values(), 1)],
-        }
-
-    def holder_wire(self, w: WaiterState | None) -> dict[str, Any] | None:
-        if w is None:
-            return None
-        lease = w.execution.lease_expires_at
-        return {
-            "execution_id": w.execution.id,
-            "execution_name": w.execution.name,
-            "token": w.token,
-            "acquired_at": iso(w.acquired_at or w.since),
-            "lease_expires_at": None if lease is None else iso(lease),
-        }
-
-    @staticmethod
-    def _waiter_wire(w: WaiterState, position: int) -> dict[str, Any]:
-        return {
-            "waiter_id": w.id,
-            "execution_id": w.execution.id,
-            "execution_name": w.execution.name,
-            "position": position,
-            "waiting_since": iso(w.since),
-            "deadline": None if w.deadline is None else iso(w.deadline),
-        }
-
-    def release_wire(self, released: WaiterState) -> dict[str, Any]:
-        """A release answer: what ended, who holds the lock now, how many wait.
-
-        Deliberately not the queue: a release must cost the same with 1 or 1,000 waiters.
-        """
-        lock = self._locks[released.setting_id]
-        return {
-            "name": lock.name,
-            "released": {
-                "execution_id": released.execution.id,
-                "execution_name": released.execution.name,
-                "token": released.token,
-            },
-            "holder": self.holder_wire(lock.holder),
-            "waiting": len(lock.queue),
-        }
-
-    def result_wire(self, w: WaiterState) -> dict[str, Any]:
-        """An acquire or wait answer for this waiter."""
-        lock = self._locks[w.setting_id]
-        out: dict[str, Any] = {
-            "status": "acquired" if w.status == "granted" else "waiting",
-            "name": lock.name,
-            "waiter_id": w.id,
-            "execution_id": w.execution.id,
-            "token": w.token,
-            "position": None,
-            "waiting_since": iso(w.since),
-            "deadline": None if w.deadline is None else iso(w.deadline),
-            "holder": self.holder_wire(lock.holder),
-        }
-        if w.status == "waiting":
-            out["position"] = list(lock.queue).index(w.id) + 1
-        return out
-
-    def execution_wire(self, ex: ExecutionState) -> dict[str, Any]:
-        def name(setting_id: str) -> str:
-            lock = self._locks.get(setting_id)
-            return lock.name if lock else setting_id
-
-        return {
-            "id": ex.id,
-            "name": ex.name,
-            "status": ex.status,
-            "message": ex.message,
-            "created_at": iso(ex.created_at),
-            "modified_at": iso(ex.modified_at),
-            "ended_at": None if ex.ended_at is None else iso(ex.ended_at),
-            "lease_ttl": ex.lease_ttl,
-            "lease_expires_at": None if ex.lease_expires_at is None else iso(ex.lease_expires_at),
-            "locks": sorted(name(sid) for sid in ex.holds),
-            "waiting_for": sorted(name(w.setting_id) for w in ex.waits.values()),
-        }
-
-    def held_by(self, ex: ExecutionState) -> list[dict[str, Any]]:
-        return [
-            {"name": self._locks[sid].name, "token": w.token} for sid, w in sorted(ex.holds.items())
-        ]
 
     def reset(self) -> None:
         """Forget every execution, lock and waiter (test helper); waiters are woken first."""
