@@ -16,6 +16,7 @@ import random
 import socket
 import sys
 import threading
+import urllib.request
 import uuid
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
@@ -146,7 +147,8 @@ class BaseClient:
         base = httpx.URL(self.base_url)
         self._lean_target: tuple[str, int, str] | None = None
         """Host, port and path prefix for ``LeanTransport.exchange`` (plain HTTP only)."""
-        if base.scheme == "http" and base.host:
+        # Plain HTTP without a proxy only: httpx itself handles TLS and the *_PROXY variables.
+        if base.scheme == "http" and base.host and not _proxied(base.host):
             prefix = base.raw_path.split(b"?")[0].decode("ascii").rstrip("/")
             self._lean_target = (base.host, base.port or 80, prefix)
         self._host_header = base.netloc
@@ -434,6 +436,15 @@ class BaseClient:
 
 _PATH_SAFE = "/:@!$&'()*+,;=%"
 """What a path may hold unquoted (RFC 3986 pchar; ``%`` because paths arrive quoted)."""
+
+
+def _proxied(host: str) -> bool:
+    """Whether the environment sends plain-HTTP requests to ``host`` through a proxy
+    (``HTTP_PROXY``/``ALL_PROXY``, unless ``NO_PROXY`` names the host), as httpx reads it."""
+    proxies = urllib.request.getproxies_environment()
+    if not (proxies.get("http") or proxies.get("all")):
+        return False
+    return not urllib.request.proxy_bypass_environment(host, proxies)  # type: ignore[attr-defined]
 
 
 def _header_lines(headers: dict[str, str]) -> bytes:

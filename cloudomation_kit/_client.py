@@ -104,10 +104,11 @@ class Client(BaseClient):
             lease_ttl=lease_ttl,
             execution_name=execution_name,
         )
-        # LeanTransport: keep-alive sockets for http:// (a third of a loopback lock round trip
-        # was httpcore's bookkeeping); https:// still goes through httpx's own transport. When
-        # it is ours, requests skip httpx.Client altogether (LeanTransport.exchange).
-        transport = transport or LeanTransport()
+        # LeanTransport: keep-alive sockets for plain http:// without a proxy (a third of a
+        # loopback lock round trip was httpcore's bookkeeping); requests then skip httpx.Client
+        # altogether (LeanTransport.exchange). TLS and proxies stay with httpx's own transport.
+        if transport is None and self._lean_target is not None:
+            transport = LeanTransport()
         self._http = httpx.Client(transport=transport, cookies=_no_cookies())
         self._lean = transport if isinstance(transport, _transport.LeanTransport) else None
         self._sleep: Callable[[float], None] = time.sleep
@@ -367,8 +368,9 @@ class AsyncClient(BaseClient):
             execution_name=execution_name,
         )
         # The asyncio twin of Client's LeanTransport (httpcore over anyio cost ~1.5 ms a lock
-        # round trip); https:// goes through httpx's own transport.
-        transport = transport or AsyncLeanTransport()
+        # round trip), on the same terms: plain http:// without a proxy.
+        if transport is None and self._lean_target is not None:
+            transport = AsyncLeanTransport()
         self._http = httpx.AsyncClient(transport=transport, cookies=_no_cookies())
         self._lean = transport if isinstance(transport, _atransport.AsyncLeanTransport) else None
         self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep

@@ -310,3 +310,17 @@ async def test_async_sdk_calls_survive_a_dropped_keep_alive_connection(mock_serv
         conn.writer.get_extra_info("socket").shutdown(socket.SHUT_RDWR)
         await asyncio.sleep(0.05)  # the loop sees the EOF
         assert (await sdk.settings.get("kept")).value == 1
+
+
+@pytest.mark.parametrize("cls", [Client, AsyncClient])
+def test_tls_and_proxies_stay_with_httpx(cls, monkeypatch):
+    """The lean transports serve plain HTTP without a proxy; https:// and a proxy from the
+    environment go through httpx's own transport, which knows TLS and the *_PROXY variables."""
+    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    assert cls("http://cloudomation.test", "t")._lean is not None
+    assert cls("https://cloudomation.test", "t")._lean is None
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.corp:3128")
+    assert cls("http://cloudomation.test", "t")._lean is None
+    monkeypatch.setenv("NO_PROXY", "cloudomation.test,localhost")
+    assert cls("http://cloudomation.test", "t")._lean is not None
