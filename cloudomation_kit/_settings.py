@@ -5,15 +5,18 @@ A key that is a uuid is looked up by id, anything else by name.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any, SupportsIndex, overload
 
 import httpx
+import pydantic
+from pydantic import BaseModel, ConfigDict, TypeAdapter
 
 from ._base import RequestOptions, dumps, setting_path
 from ._constants import DEFAULT_PAGE_SIZE
 from ._display import html_rows
-from ._exceptions import ResourceNotFoundError
+from ._exceptions import APIResponseValidationError, ResourceNotFoundError
 from ._models import Setting
 from ._types import NOT_GIVEN, NotGiven
 
@@ -112,13 +115,6 @@ class _Requests:
             "DELETE", path, params=_fenced(params, fence), headers=_if_match(if_version)
         )
 
-    @staticmethod
-    def page(flt: Filter | None, order: str, limit: int, offset: int) -> RequestOptions:
-        params: dict[str, Any] = {"order": order, "limit": limit, "offset": offset}
-        if flt is not None:
-            params["filter"] = dumps(flt)
-        return RequestOptions("GET", "/setting", params=params)
-
 
 def _fenced(params: dict[str, str], fence: int | NotGiven | None) -> dict[str, Any]:
     if isinstance(fence, NotGiven):
@@ -139,8 +135,26 @@ def _if_match(if_version: int | None) -> dict[str, str] | None:
     return None if if_version is None else {"If-Match": f'"{int(if_version)}"'}
 
 
+class _Page(BaseModel):
+    """An answer of ``GET /setting``: the settings, and where the listing goes on."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    setting: list[Setting] = []
+    total: int | None = None
+    next: str | None = None
+    """*Ours.* The cursor of the following page; a server without cursors leaves it out."""
+
+
+@functools.cache
+def _page_adapter() -> TypeAdapter[_Page | list[Setting]]:
+    # Built on first use, not on import. From the raw JSON, pydantic reads each value as any
+    # JSON, not node by node through JsonValue's Python checks: a page costs a third as much.
+    return TypeAdapter(_Page | list[Setting])
+
+
 class _Pager:
-    """Page arithmetic shared by the iterators: what to ask for next, and when to stop."""
+    """What a listing asks for: filter, order, how many; and the total, once a page told it."""
 
     def __init__(self, flt: Filter | None, order: str, limit: int | None, page_size: int) -> None:
         if limit is not None and limit < 0:
@@ -150,21 +164,68 @@ class _Pager:
         self.flt, self.order, self.limit, self.page_size = flt, order, limit, page_size
         self.total: int | None = None
 
-    def request(self, offset: int) -> RequestOptions | None:
-        want = self.page_size
-        if self.limit is not None:
-            want = min(want, self.limit - offset)
-        if want <= 0 or (self.total is not None and offset >= self.total):
-            return None
-        return _Requests.page(self.flt, self.order, want, offset)
+    def walk(self) -> _Walk:
+        return _Walk(self)
 
-    def read(self, data: Any, response: httpx.Response, client: Any) -> list[Setting]:
-        items = data.get("setting", []) if isinstance(data, dict) else data
-        if isinstance(data, dict) and isinstance(data.get("total"), int):
-            self.total = data["total"]
-        page = [client._validate(response, Setting, item) for item in items]
-        if not page:
-            self.total = 0
+
+class _Walk:
+    """One pass through the pages: each follows the server's ``next`` cursor (keyset paging,
+    so every page costs the same however deep), or, from a server without cursors, the offset.
+    """
+
+    def __init__(self, pager: _Pager) -> None:
+        self.pager = pager
+        self.fetched = 0
+        self.after: str | None = None
+        self.done = False
+
+    def request(self) -> RequestOptions | None:
+        pager = self.pager
+        want = pager.page_size
+        if pager.limit is not None:
+            want = min(want, pager.limit - self.fetched)
+        if self.done or want <= 0:
+            return None
+        params: dict[str, Any] = {"order": pager.order, "limit": want}
+        if self.after is not None:
+            params["after"] = self.after
+        elif self.fetched:
+            params["offset"] = self.fetched
+        if pager.flt is not None:
+            params["filter"] = dumps(pager.flt)
+        return RequestOptions("GET", "/setting", params=params)
+
+    def read(self, response: httpx.Response, want: int) -> list[Setting]:
+        """The settings of one answer; notes the total and where the next page starts."""
+        try:
+            data = _page_adapter().validate_json(response.content)
+        except pydantic.ValidationError as exc:
+            first = exc.errors()[0]
+            what = (
+                "a body that is not JSON"
+                if first["type"] == "json_invalid"
+                else f"not a page of settings: {exc.error_count()} error(s), first: {first['msg']}"
+            )
+            raise APIResponseValidationError(
+                f"the server answered {response.status_code} with {what}",
+                response=response,
+                body=response.text,
+            ) from exc
+        if isinstance(data, list):
+            page, cursor, has_cursor = data, None, False
+        else:
+            page, cursor, has_cursor = data.setting, data.next, "next" in data.model_fields_set
+            if data.total is not None:
+                self.pager.total = data.total
+        if not page and self.fetched == 0 and self.pager.total is None:
+            self.pager.total = 0
+        self.fetched += len(page)
+        total = self.pager.total
+        if has_cursor:
+            self.after = cursor
+            self.done = cursor is None or not page
+        else:
+            self.done = len(page) < want or (total is not None and self.fetched >= total)
         return page
 
 
@@ -180,14 +241,10 @@ class SettingIterator:
         return self._pager.total
 
     def __iter__(self) -> Iterator[Setting]:
-        offset = 0
-        while (options := self._pager.request(offset)) is not None:
+        walk = self._pager.walk()
+        while (options := walk.request()) is not None:
             response = self._client._send(options)
-            page = self._pager.read(self._client._json(response), response, self._client)
-            yield from page
-            offset += len(page)
-            if len(page) < (options.params or {})["limit"]:
-                return
+            yield from walk.read(response, (options.params or {})["limit"])
 
     def all(self) -> SettingList:
         return SettingList(self)
@@ -204,15 +261,11 @@ class AsyncSettingIterator:
         return self._pager.total
 
     async def __aiter__(self) -> AsyncIterator[Setting]:
-        offset = 0
-        while (options := self._pager.request(offset)) is not None:
+        walk = self._pager.walk()
+        while (options := walk.request()) is not None:
             response = await self._client._send(options)
-            page = self._pager.read(self._client._json(response), response, self._client)
-            for item in page:
+            for item in walk.read(response, (options.params or {})["limit"]):
                 yield item
-            offset += len(page)
-            if len(page) < (options.params or {})["limit"]:
-                return
 
     async def all(self) -> SettingList:
         return SettingList([s async for s in self])

@@ -15,7 +15,7 @@ from ._errors import InvalidRequestError
 from ._events import EventLog
 from ._filters import parse_filter
 from ._locks import EXECUTION_FIELDS, ExecutionState, LockManager
-from ._store import ORDERS, SETTING_FIELDS, Order, SettingRecord, SettingStore
+from ._store import ORDERS, SETTING_FIELDS, Order, Page, SettingRecord, SettingStore
 
 __all__ = ["Backend", "project"]
 
@@ -72,12 +72,23 @@ class Backend:
         order: str = "name",
         limit: int = 1000,
         offset: int = 0,
-    ) -> tuple[list[SettingRecord], int]:
+        after: str | None = None,
+        count: bool | None = None,
+        fields: Sequence[str] | None = None,
+    ) -> Page:
+        """One page of ``GET /setting``, its rows as wire JSON.
+
+        ``count`` defaults to counting on a first page (no ``after``) and not on the pages a
+        cursor leads to, so a client walking every page pays for one count.
+        """
         flt = parse_filter(filter_json, SETTING_FIELDS) if filter_json else None
         if order not in ORDERS:
             raise InvalidRequestError(f"unknown order {order!r}; use one of {', '.join(ORDERS)}")
         o: Order = order  # type: ignore[assignment]
-        return self.store.list(flt, order=o, limit=limit, offset=offset)
+        counted = after is None if count is None else count
+        return self.store.page(
+            flt, order=o, limit=limit, offset=offset, after=after, count=counted, fields=fields
+        )
 
     def update_setting(
         self,

@@ -17,7 +17,19 @@ from typing import Any, Literal
 
 from ._errors import InvalidFilterError
 
-__all__ = ["And", "FieldKind", "Filter", "Leaf", "Or", "matches", "parse_filter", "to_sql"]
+__all__ = [
+    "And",
+    "FieldKind",
+    "Filter",
+    "Leaf",
+    "Or",
+    "conjuncts",
+    "like_prefix",
+    "matches",
+    "parse_filter",
+    "prefix_end",
+    "to_sql",
+]
 
 FieldKind = Literal["string", "int", "json", "time"]
 """``time`` fields are compared in their ISO-8601 wire form; ``json`` fields by JSON equality."""
@@ -134,13 +146,52 @@ def matches(f: Filter, record: Mapping[str, Any]) -> bool:
     return equal if f.op == "eq" else not equal
 
 
-def to_sql(f: Filter, columns: Mapping[str, str]) -> tuple[str, list[Any]] | None:
+def conjuncts(f: Filter) -> list[Leaf]:
+    """The leaves every match must pass: ``f`` itself, or the leaves of its top-level ``and``."""
+    if isinstance(f, Leaf):
+        return [f]
+    if isinstance(f, And):
+        return [leaf for part in f.parts for leaf in conjuncts(part)]
+    return []
+
+
+def like_prefix(pattern: str) -> str:
+    """The literal text every match of a ``like`` pattern starts with (up to its first wildcard)."""
+    out: list[str] = []
+    chars = iter(pattern)
+    for ch in chars:
+        if ch in "%_":
+            break
+        out.append(next(chars, ch) if ch == "\\" else ch)
+    return "".join(out)
+
+
+def prefix_end(prefix: str) -> str | None:
+    """The least text above every text that starts with ``prefix``; ``None`` if there is none.
+
+    Code point order, which is SQLite's ``BINARY`` order of the UTF-8 bytes as well.
+    """
+    chars = list(prefix)
+    while chars:
+        code = ord(chars.pop()) + 1
+        if code == 0xD800:
+            code = 0xE000  # surrogates are no text: the next code point is past them
+        if code <= 0x10FFFF:
+            return "".join(chars) + chr(code)
+    return None
+
+
+def to_sql(
+    f: Filter, columns: Mapping[str, str], *, like_index: bool = True
+) -> tuple[str, list[Any]] | None:
     """Compile to a SQLite ``WHERE`` clause over ``columns``; ``None`` if a field has no column.
 
     ``like`` needs ``PRAGMA case_sensitive_like = ON`` on the connection to match ``matches``.
+    ``like_index=False`` keeps SQLite from turning a ``like`` into an index range of its own (a
+    caller that brings a tighter range, such as a cursor, wants SQLite to seek with that one).
     """
     if isinstance(f, And | Or):
-        compiled = [to_sql(p, columns) for p in f.parts]
+        compiled = [to_sql(p, columns, like_index=like_index) for p in f.parts]
         if any(c is None for c in compiled):
             return None
         joiner = " AND " if isinstance(f, And) else " OR "
@@ -154,5 +205,7 @@ def to_sql(f: Filter, columns: Mapping[str, str]) -> tuple[str, list[Any]] | Non
     if column is None:
         return None
     if f.op == "like":
-        return f"{column} LIKE ? ESCAPE '\\'", [f.value]
+        # A "+" makes the column an expression, which SQLite does not look up in an index.
+        lhs = column if like_index else f"+{column}"
+        return f"{lhs} LIKE ? ESCAPE '\\'", [f.value]
     return (f"{column} IS ?" if f.op == "eq" else f"{column} IS NOT ?"), [f.value]

@@ -6,12 +6,15 @@ The store holds the rules of settings (names, values, versions, limits) and know
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
+import math
 import threading
 import unicodedata
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -29,14 +32,22 @@ from ._filters import FieldKind, Filter, matches
 
 __all__ = [
     "DEFAULT_MAX_VALUE_BYTES",
+    "MAX_CURSOR_LENGTH",
     "MAX_NAME_LENGTH",
     "ORDERS",
     "SETTING_FIELDS",
+    "Key",
     "MemoryStore",
+    "Page",
     "SettingRecord",
     "SettingStore",
+    "comes_after",
+    "decode_cursor",
+    "encode_cursor",
     "iso",
     "normalize_name",
+    "page_of",
+    "record_key",
 ]
 
 DEFAULT_MAX_VALUE_BYTES = 1024 * 1024
@@ -56,6 +67,9 @@ ORDERS = ("name", "-name", "created_at", "-created_at", "modified_at", "-modifie
 Order = Literal["name", "-name", "created_at", "-created_at", "modified_at", "-modified_at"]
 
 _UNSET: Any = object()
+
+MAX_CURSOR_LENGTH = 4096
+"""Longest ``after`` cursor accepted: a 512-character name in UTF-8, base64-coded, fits."""
 
 
 def iso(t: float) -> str:
@@ -109,6 +123,100 @@ class SettingRecord:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of a listing: each setting already as its (projected) wire JSON text."""
+
+    rows: list[str]
+    total: int | None
+    """How many settings pass the filter in all; ``None`` when not counted."""
+    next: str | None
+    """The cursor of the last row when more rows follow it, else ``None``."""
+
+
+Key = tuple[Any, ...]
+"""Where a setting sorts in an order: ``(name,)``, or ``(time, name)`` for the time orders."""
+
+
+def record_key(record: SettingRecord, order: str) -> Key:
+    """The sort key of a record in ``order`` (read ascending; a ``-`` order walks it down)."""
+    field = order.lstrip("-")
+    return (record.name,) if field == "name" else (getattr(record, field), record.name)
+
+
+def encode_cursor(order: str, key: Key) -> str:
+    """An opaque ``after`` cursor: the order and the sort key of the last row, as base64url."""
+    raw = json.dumps([order, *key], ensure_ascii=False, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).rstrip(b"=").decode("ascii")
+
+
+def decode_cursor(cursor: str, order: str) -> Key:
+    """The sort key in an ``after`` cursor; ``InvalidRequestError`` unless this order's cursor."""
+    bad = InvalidRequestError("after: not a cursor this server gave out (use a page's 'next')")
+    if len(cursor) > MAX_CURSOR_LENGTH:
+        raise bad
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        data = json.loads(base64.b64decode(padded, altchars=b"-_", validate=True))
+    except (ValueError, binascii.Error, RecursionError):
+        raise bad from None
+    if not isinstance(data, list) or not data or not isinstance(data[0], str):
+        raise bad
+    if data[0] != order:
+        raise InvalidRequestError(
+            f"after: the cursor is for order {data[0]!r}, not {order!r}; "
+            "keep the order of the listing it came from"
+        )
+    *head, name = data[1:] or [None]
+    if not isinstance(name, str) or len(head) != (0 if order.lstrip("-") == "name" else 1):
+        raise bad
+    try:
+        name.encode()  # no lone surrogates: no setting has them, and SQLite cannot take them
+    except UnicodeEncodeError:
+        raise bad from None
+    if not head:
+        return (name,)
+    moment = head[0]
+    if isinstance(moment, bool) or not isinstance(moment, int | float):
+        raise bad
+    try:
+        moment = float(moment)
+    except OverflowError:
+        raise bad from None
+    if not math.isfinite(moment):
+        raise bad
+    return (moment, name)
+
+
+def comes_after(order: str, key: Key) -> Callable[[SettingRecord], bool]:
+    """Whether a record comes after ``key`` in ``order``."""
+    if order.startswith("-"):
+        return lambda r: record_key(r, order) < key
+    return lambda r: record_key(r, order) > key
+
+
+def _wire_json(record: SettingRecord, fields: Sequence[str] | None) -> str:
+    wire = record.wire()
+    if fields:
+        wire = {f: wire[f] for f in fields}
+    # As the server's JSON answers are written: compact, UTF-8 left as is.
+    return json.dumps(wire, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def page_of(
+    window: Sequence[SettingRecord],
+    order: str,
+    limit: int,
+    total: int | None,
+    fields: Sequence[str] | None,
+) -> Page:
+    """The page of the first ``limit`` records of ``window`` (one more shows that more follow)."""
+    rows = window[:limit]
+    more = len(window) > limit and limit > 0
+    after = encode_cursor(order, record_key(rows[-1], order)) if more else None
+    return Page([_wire_json(r, fields) for r in rows], total, after)
+
+
 class SettingStore(ABC):
     """Settings with unique names, whole-value writes, versions and fencing tokens.
 
@@ -142,6 +250,18 @@ class SettingStore(ABC):
     def _select(
         self, flt: Filter | None, order: Order, limit: int, offset: int
     ) -> tuple[list[SettingRecord], int]: ...
+
+    @abstractmethod
+    def _page(
+        self,
+        flt: Filter | None,
+        order: Order,
+        limit: int,
+        offset: int,
+        after: Key | None,
+        count: bool,
+        fields: Sequence[str] | None,
+    ) -> Page: ...
 
     @abstractmethod
     def _issue_token(self) -> int: ...
@@ -283,6 +403,39 @@ class SettingStore(ABC):
         with self._mutex:
             return self._select(flt, order, limit, offset)
 
+    def page(
+        self,
+        flt: Filter | None = None,
+        *,
+        order: Order = "name",
+        limit: int = 1000,
+        offset: int = 0,
+        after: str | None = None,
+        count: bool = True,
+        fields: Sequence[str] | None = None,
+    ) -> Page:
+        """One page of the settings that pass the filter, as wire JSON, for ``GET /setting``.
+
+        ``after`` (a ``next`` cursor from an earlier page) starts the page right after that
+        setting, however many settings come before it: keyset paging, so a walk through every
+        page costs each row once. ``count`` counts every setting that passes for ``total``.
+        ``fields`` projects each row (known field names, as ``parse_fields`` checked them).
+        """
+        if order not in ORDERS:
+            raise InvalidRequestError(f"unknown order {order!r}; use one of {', '.join(ORDERS)}")
+        if limit < 0 or offset < 0:
+            raise InvalidRequestError("limit and offset must not be negative")
+        key = None
+        if after is not None:
+            if offset:
+                raise InvalidRequestError(
+                    "after and offset do not go together: a cursor already says where to start"
+                )
+            key = decode_cursor(after, order)
+        wanted = list(dict.fromkeys(fields)) if fields else None
+        with self._mutex:
+            return self._page(flt, order, limit, offset, key, count, wanted)
+
     def next_token(self) -> int:
         """A fencing token larger than every token issued before, also before a restart."""
         with self._mutex:
@@ -341,6 +494,23 @@ class MemoryStore(SettingStore):
             records = [r for r in records if matches(flt, r.wire())]
         ordered = order_records(records, order)
         return ordered[offset : offset + limit], len(ordered)
+
+    def _page(
+        self,
+        flt: Filter | None,
+        order: Order,
+        limit: int,
+        offset: int,
+        after: Key | None,
+        count: bool,
+        fields: Sequence[str] | None,
+    ) -> Page:
+        passing = [r for r in self._names.values() if flt is None or matches(flt, r.wire())]
+        total = len(passing) if count else None
+        if after is not None:
+            passing = list(filter(comes_after(order, after), passing))
+        window = order_records(passing, order)[offset : offset + limit + 1]
+        return page_of(window, order, limit, total, fields)
 
     def _issue_token(self) -> int:
         self._token += 1

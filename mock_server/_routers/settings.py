@@ -2,23 +2,41 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, RootModel
 
 from cloudomation_kit._models import SettingCreate, SettingUpdate
 
 from .._backend import Backend, parse_fields, project
 from .._http import Principal, backend_of, envelope, parse_body, parse_if_match, reader, writer
-from .._store import SETTING_FIELDS, SettingRecord
+from .._store import MAX_CURSOR_LENGTH, SETTING_FIELDS, SettingRecord
 from ._docs import (
     ERRORS,
+    PartialSetting,
     PartialSettingAnswer,
     SettingAnswer,
-    SettingListAnswer,
     body_doc,
 )
+
+
+class SettingPageEnvelope(BaseModel):
+    setting: list[PartialSetting]
+    total: int | None = None
+    """*Ours.* Left out when not counted (with ``after`` and without ``count=true``)."""
+    limit: int
+    offset: int
+    next: str | None
+    """*Ours.* The cursor to pass as ``after`` for the next page; ``null`` on the last page."""
+
+
+# With plain=true the bare list (total and next then come only as headers).
+class SettingPageAnswer(RootModel[SettingPageEnvelope | list[PartialSetting]]):
+    pass
+
 
 router = APIRouter(prefix="/setting", tags=["settings"], responses=ERRORS)
 
@@ -63,7 +81,7 @@ async def create_setting(
 @router.get(
     "",
     summary="List settings",
-    responses={200: {"model": SettingListAnswer}},
+    responses={200: {"model": SettingPageAnswer}},
 )
 async def list_settings(
     backend: BackendDep,
@@ -78,12 +96,43 @@ async def list_settings(
     order: Annotated[
         str, Query(description="*Ours.* `name`, `created_at` or `modified_at`; `-` descends.")
     ] = "name",
+    after: Annotated[
+        str | None,
+        Query(
+            max_length=MAX_CURSOR_LENGTH,
+            description="*Ours.* The `next` cursor of an earlier page: the page after it.",
+        ),
+    ] = None,
+    count: Annotated[
+        bool | None,
+        Query(description="*Ours.* Count for `total`; default: yes without `after`, no with it."),
+    ] = None,
 ) -> Response:
     wanted = parse_fields(fields, SETTING_FIELDS)
-    records, total = backend.list_settings(filter, order=order, limit=limit, offset=offset)
-    items = [project(r.wire(), wanted) for r in records]
-    body: Any = envelope("setting", items, plain=plain, total=total, limit=limit, offset=offset)
-    return JSONResponse(body, headers={"X-Total-Count": str(total)})
+    page = backend.list_settings(
+        filter,
+        order=order,
+        limit=limit,
+        offset=offset,
+        after=after,
+        count=count,
+        fields=wanted,
+    )
+    headers = {}
+    if page.total is not None:
+        headers["X-Total-Count"] = str(page.total)
+    if page.next is not None:
+        headers["X-Next-Cursor"] = page.next
+    # The rows come as JSON text (built by the store, for SQLite by SQLite itself): spliced into
+    # the answer as they are rather than parsed and encoded again.
+    rows = "[" + ",".join(page.rows) + "]"
+    if plain:
+        text = rows
+    else:
+        meta: dict[str, Any] = {"total": page.total} if page.total is not None else {}
+        meta |= {"limit": limit, "offset": offset, "next": page.next}
+        text = '{"setting":' + rows + "," + json.dumps(meta, separators=(",", ":"))[1:]
+    return Response(text.encode(), media_type="application/json", headers=headers)
 
 
 @router.get(
