@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ._backend import Backend
 from ._driver import LockDriver
 from ._errors import ValueTooLargeError
-from ._fastpath import FastLockRoutes
+from ._fastpath import FastRoutes
 from ._http import ServerConfig, error_response, install_error_handlers
 from ._routers import auth, events, executions, locks, settings, testing
 
@@ -87,5 +87,5 @@ def create_app(backend: Backend, config: ServerConfig | None = None) -> FastAPI:
     # For the Allow header of a 405, which FastAPI fills from one matching route only.
     app.state.route_methods = route_methods
     app.add_middleware(_BodyLimit, limit=config.max_body_bytes)
-    app.add_middleware(FastLockRoutes, prefix=API_PREFIX, state=app.state)
+    app.add_middleware(FastRoutes, prefix=API_PREFIX, state=app.state)
     return app

@@ -1,13 +1,13 @@
-"""The server's HTTP protocol: uvicorn's httptools protocol, answering the lock actions itself.
+"""The server's HTTP protocol: uvicorn's httptools protocol, answering the hot requests itself.
 
 Through ASGI every request costs a task, a scope, receive/send messages and two writes (uvicorn
-sends an answer's head and its body apart, so the client wakes twice). The four lock actions
-(``POST /lock/{acquire,wait,cancel,release}``) are most of a lock's traffic and tiny, so this
-protocol answers them as the parser completes them: one write, and no task unless an acquisition
-has to wait. Everything else goes through uvicorn to the ASGI app unchanged, and so does a lock
-action that arrives while the connection still owes an earlier answer (pipelining keeps its
-order). The operations are ``_fastpath.py``'s, which the app also serves as ASGI middleware for
-any other server, so both ways answer alike.
+sends an answer's head and its body apart, so the client wakes twice). The lock actions and one
+setting's read and update (what ``_fastpath.Routes`` matches) are most of a lock user's traffic
+and small, so this protocol answers them as the parser completes them: one write, and no task
+unless an acquisition has to wait. Everything else goes through uvicorn to the ASGI app
+unchanged, and so does a request that arrives while the connection still owes an earlier answer
+(pipelining keeps its order). The handlers are ``_fastpath.py``'s, which the app also serves as
+ASGI middleware for any other server, so both ways answer alike.
 
 A release that hands the lock to a long-polling waiter answers the waiter first: its task was
 woken by the release, and the releaser's answer is queued behind it on the loop. The handoff is
@@ -24,7 +24,7 @@ import asyncio
 import logging
 from typing import Any
 
-from ._fastpath import Op, begin, encode_json, finish, header, lock_routes
+from ._fastpath import Answer, Handler, Routes, begin, encode_json, finish
 from ._routers.locks import GONE, Waiting
 
 __all__ = ["protocol_for"]
@@ -40,7 +40,7 @@ class _Pending:
 
     __slots__ = ("disconnected", "keep_alive", "message_event", "request", "response_complete")
 
-    def __init__(self, keep_alive: bool, request: tuple[str, str]) -> None:
+    def __init__(self, keep_alive: bool, request: tuple[str, str, str]) -> None:
         self.response_complete = False
         self.disconnected = False
         self.keep_alive = keep_alive
@@ -56,8 +56,8 @@ class _Pending:
 
 
 def protocol_for(state: Any, prefix: str) -> type[Any] | None:
-    """A protocol class answering the lock actions under ``prefix`` over ``state`` (the app's
-    state), or ``None`` when the installed uvicorn lacks what it builds on."""
+    """A protocol class answering the fast-path requests under ``prefix`` over ``state`` (the
+    app's state), or ``None`` when the installed uvicorn lacks what it builds on."""
     try:
         from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
     except ImportError:  # httptools missing: uvicorn picks h11 by itself
@@ -65,17 +65,17 @@ def protocol_for(state: Any, prefix: str) -> type[Any] | None:
     if not all(hasattr(HttpToolsProtocol, name) for name in _NEEDED):
         log.warning("this uvicorn's protocol differs from the one the lock path knows")
         return None
-    routes = {path.encode(): op for path, op in lock_routes(prefix).items()}
+    routes = Routes(prefix)
 
     class LockProtocol(HttpToolsProtocol):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
-            self._op: Op | None = None
+            self._op: Handler | None = None
             self._body = bytearray()
             self._too_big = False
             self._keep = True
-            self._request = ("", "1.1")
-            """Path and HTTP version of the lock action being answered, for the access log."""
+            self._request = ("", "", "1.1")
+            """Method, target and HTTP version of the request being answered (access log)."""
             self._pending: _Pending | None = None
 
         def _idle(self) -> bool:
@@ -88,15 +88,19 @@ def protocol_for(state: Any, prefix: str) -> type[Any] | None:
             )
 
         def on_headers_complete(self) -> None:
-            op = routes.get(self.url)
-            if op is None or self.parser.get_method() != b"POST" or not self._idle():
+            op = None
+            method, target = self.parser.get_method().decode("ascii"), self.url.decode("latin-1")
+            if self._idle():
+                path, _, query = target.partition("?")
+                op = routes.match(method, path, query)
+            if op is None:
                 self._op = None
                 super().on_headers_complete()
                 return
             self._op, self._body, self._too_big = op, bytearray(), False
             version = self.parser.get_http_version()
             self._keep = version != "1.0" and self.parser.should_keep_alive()
-            self._request = (self.url.decode("latin-1"), version)
+            self._request = (method, target, version)
             if self.expect_100_continue:
                 self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
 
@@ -116,23 +120,20 @@ def protocol_for(state: Any, prefix: str) -> type[Any] | None:
             if self._too_big:
                 limit = state.config.max_body_bytes
                 message = f"request body is over the limit of {limit} bytes"
-                result: tuple[int, Any] | Waiting = (
-                    413,
-                    {"error": "ValueTooLargeError", "message": message},
-                )
+                error = {"error": "ValueTooLargeError", "message": message}
+                result: Answer | Waiting = (413, error, [])
             else:
-                authorization = header(self.headers, b"authorization")
-                result = begin(state, op, bytes(self._body), self.headers, authorization)
+                result = begin(state, op, bytes(self._body), self.headers)
             if isinstance(result, Waiting):
                 pending = self._owe()
                 task = self.loop.create_task(self._long_poll(pending, result))
                 task.add_done_callback(self.tasks.discard)
                 self.tasks.add(task)
-            elif op is routes[f"{prefix}/lock/release".encode()] and _handed_on(result):
+            elif op is routes.release and _handed_on(result):
                 pending = self._owe()
-                self.loop.call_soon(self._answer, pending, *result)
+                self.loop.call_soon(self._answer, pending, result)
             else:
-                self._write(*result, keep_alive=self._keep, request=self._request)
+                self._write(result, keep_alive=self._keep, request=self._request)
                 self.on_response_complete()
 
         def _owe(self) -> _Pending:
@@ -143,35 +144,36 @@ def protocol_for(state: Any, prefix: str) -> type[Any] | None:
 
         async def _long_poll(self, pending: _Pending, waiting: Waiting) -> None:
             try:
-                status, body = await finish(state, waiting, pending.receive)
+                answer = await finish(state, waiting, pending.receive)
             except asyncio.CancelledError:
                 # The server is shutting down: nobody will answer this long-poll.
                 self.transport.close()
                 raise
-            self._answer(pending, status, body)
+            self._answer(pending, answer)
 
-        def _answer(self, pending: _Pending, status: int, body: Any) -> None:
+        def _answer(self, pending: _Pending, answer: Answer) -> None:
             pending.response_complete = True
             self._pending = None
-            if status == GONE or pending.disconnected:
+            if answer[0] == GONE or pending.disconnected:
                 return
-            self._write(status, body, keep_alive=pending.keep_alive, request=pending.request)
+            self._write(answer, keep_alive=pending.keep_alive, request=pending.request)
             self.on_response_complete()
 
         def _write(
-            self, status: int, body: Any, *, keep_alive: bool, request: tuple[str, str]
+            self, answer: Answer, *, keep_alive: bool, request: tuple[str, str, str]
         ) -> None:
+            status, body, extra = answer
             if self.access_log:
-                path, version = request
+                method, path, version = request
                 client = f"{self.client[0]}:{self.client[1]}" if self.client else "-"
                 self.access_logger.info(
-                    '%s - "%s %s HTTP/%s" %d', client, "POST", path, version, status
+                    '%s - "%s %s HTTP/%s" %d', client, method, path, version, status
                 )
             if self.transport.is_closing():
                 return
             payload = encode_json(body)
             head = [STATUS_LINE[status]]
-            for name, value in self.server_state.default_headers:
+            for name, value in [*self.server_state.default_headers, *extra]:
                 head += [name, b": ", value, b"\r\n"]
             head.append(b"content-type: application/json\r\ncontent-length: %d\r\n" % len(payload))
             if not keep_alive:
@@ -191,7 +193,7 @@ def protocol_for(state: Any, prefix: str) -> type[Any] | None:
     return LockProtocol
 
 
-def _handed_on(result: tuple[int, Any]) -> bool:
+def _handed_on(result: Answer) -> bool:
     """Whether a release answer gave the lock to a waiter."""
-    status, body = result
+    status, body, _ = result
     return status == 200 and isinstance(body, dict) and body.get("holder") is not None

@@ -58,11 +58,52 @@ IfMatch = Annotated[
 ]
 
 
-def _one(record: SettingRecord, *, plain: bool, fields: list[str] | None = None) -> JSONResponse:
-    body = project(record.wire(), fields)
-    return JSONResponse(
-        envelope("setting", body, plain=plain), headers={"ETag": f'"{record.version}"'}
+# -- the operations of one setting: (body, ETag) from parsed input ----------------------------
+# The FastAPI routes below and the fast path (``_fastpath.py``) both call these.
+
+
+def one_body(
+    record: SettingRecord, *, plain: bool, fields: list[str] | None = None
+) -> tuple[Any, str]:
+    """A setting's answer body (enveloped unless ``plain``) and its ETag."""
+    body = envelope("setting", project(record.wire(), fields), plain=plain)
+    return body, f'"{record.version}"'
+
+
+def get_op(
+    backend: Backend, key: str, *, by_name: bool, plain: bool, fields: str | None = None
+) -> tuple[Any, str]:
+    wanted = parse_fields(fields, SETTING_FIELDS)
+    return one_body(backend.get_setting(key, by_name=by_name), plain=plain, fields=wanted)
+
+
+def update_op(
+    backend: Backend,
+    key: str,
+    body: SettingUpdate,
+    *,
+    by_name: bool,
+    plain: bool,
+    fence: int | None = None,
+    if_match: str | None = None,
+) -> tuple[Any, str]:
+    changes = {f: getattr(body, f) for f in body.model_fields_set}
+    record = backend.update_setting(
+        key,
+        by_name=by_name,
+        changes=changes,
+        if_version=parse_if_match(if_match),
+        fence=fence,
     )
+    return one_body(record, plain=plain)
+
+
+def _one(record: SettingRecord, *, plain: bool, fields: list[str] | None = None) -> JSONResponse:
+    return _json(*one_body(record, plain=plain, fields=fields))
+
+
+def _json(body: Any, etag: str) -> JSONResponse:
+    return JSONResponse(body, headers={"ETag": etag})
 
 
 @router.post(
@@ -148,8 +189,7 @@ async def get_setting(
     plain: Plain = False,
     fields: Fields = None,
 ) -> Response:
-    wanted = parse_fields(fields, SETTING_FIELDS)
-    return _one(backend.get_setting(key, by_name=by == "name"), plain=plain, fields=wanted)
+    return _json(*get_op(backend, key, by_name=by == "name", plain=plain, fields=fields))
 
 
 @router.patch(
@@ -169,15 +209,11 @@ async def update_setting(
     if_match: IfMatch = None,
 ) -> Response:
     body = await parse_body(request, SettingUpdate)
-    changes = {f: getattr(body, f) for f in body.model_fields_set}
-    record = backend.update_setting(
-        key,
-        by_name=by == "name",
-        changes=changes,
-        if_version=parse_if_match(if_match),
-        fence=fence,
+    by_name = by == "name"
+    answer = update_op(
+        backend, key, body, by_name=by_name, plain=plain, fence=fence, if_match=if_match
     )
-    return _one(record, plain=plain)
+    return _json(*answer)
 
 
 @router.delete("/{key:path}", summary="Delete a setting", status_code=204)

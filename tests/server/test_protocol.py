@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 
 from mock_server import RunningServer
+from mock_server._fastpath import Routes
 
 PREFIX = "/api/latest"
+READ_TOKEN = "read-only-token-for-the-twin-test"
 
 
 class Wire:
@@ -203,3 +205,121 @@ def test_a_long_poll_whose_client_goes_away_leaves_the_queue(mock_server, wire, 
     while api.get("/lock/g").json()["lock"]["waiters"]:
         assert time.monotonic() < deadline, "the waiter stayed queued after its client left"
         time.sleep(0.02)
+
+
+# -- one setting's read and update: the fast path answers as FastAPI does ----------------------
+
+
+def test_routes_match_only_what_the_fast_path_answers():
+    routes = Routes(PREFIX)
+    fast = [
+        ("POST", "/lock/acquire", ""),
+        ("GET", "/setting/vm", "by=name"),
+        ("GET", "/setting/a%2Fb", "by=name&plain=true&fields=value"),
+        ("GET", "/setting/0b3c2f9e-3f1e-4c1e-9a1e-2b3c4d5e6f70", ""),
+        ("PATCH", "/setting/vm", "by=name&fence=12&unknown=1"),
+    ]
+    slow = [
+        ("POST", "/lock/acquire", "x=1"),
+        ("GET", "/lock/acquire", ""),
+        ("GET", "/setting", "by=name"),
+        ("GET", "/setting/", ""),
+        ("GET", "/setting/vm", "by=nickname"),
+        ("GET", "/setting/vm", "by=name&by=id"),
+        ("GET", "/setting/vm", "plain=maybe"),
+        ("PATCH", "/setting/vm", "fence=12.5"),
+        ("PUT", "/setting/vm", ""),
+        ("DELETE", "/setting/vm", ""),
+    ]
+    for method, path, query in fast:
+        assert routes.match(method, PREFIX + path, query) is not None, (method, path, query)
+    for method, path, query in slow:
+        assert routes.match(method, PREFIX + path, query) is None, (method, path, query)
+
+
+def _call(
+    server: RunningServer, method: str, path: str, query: str, token: str | None, body: Any = None
+) -> tuple[int, Any, str | None]:
+    conn = Wire(server)
+    try:
+        auth = "" if token is None else f"Authorization: {token}\r\n"
+        data = (
+            b"" if body is None else body if isinstance(body, bytes) else json.dumps(body).encode()
+        )
+        headers = ""
+        if isinstance(body, dict) and "_if_match" in body:
+            headers = f"If-Match: {body.pop('_if_match')}\r\n"
+            data = json.dumps(body).encode()
+        conn.sock.sendall(
+            f"{method} {PREFIX}{path}?{query} HTTP/1.1\r\nHost: t\r\n{auth}{headers}"
+            f"Content-Length: {len(data)}\r\n\r\n".encode()
+            + data
+        )
+        status, hdrs, answer = conn.answer()
+        return status, answer, hdrs.get("etag")
+    finally:
+        conn.close()
+
+
+def _volatile(body: Any, setting: dict[str, Any]) -> Any:
+    """An answer without what differs between two settings made alike (ids, names, times)."""
+    if isinstance(body, dict):
+        return {
+            k: _volatile(v, setting)
+            for k, v in body.items()
+            if k not in ("id", "created_at", "modified_at", "name")
+        }
+    if isinstance(body, str):
+        return body.replace(setting["name"], "<name>").replace(setting["id"], "<id>")
+    return body
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "query", "token", "body"),
+    [
+        ("GET", "/setting/{name}", "by=name", "rw", None),
+        ("GET", "/setting/{name}", "by=name&plain=true", "rw", None),
+        ("GET", "/setting/{name}", "by=name&fields=value,version", "ro", None),
+        ("GET", "/setting/{name}", "by=name&fields=bogus", "rw", None),
+        ("GET", "/setting/{id}", "", "rw", None),
+        ("GET", "/setting/nope", "by=name", "rw", None),
+        ("GET", "/setting/{name}", "by=name", None, None),
+        ("GET", "/setting/{name}", "by=name", "wrong", None),
+        ("PATCH", "/setting/{name}", "by=name", "rw", {"value": {"n": 2}}),
+        ("PATCH", "/setting/{name}", "by=name&plain=1", "rw", {"description": "d"}),
+        ("PATCH", "/setting/{name}", "by=name", "rw", {"value": 1, "_if_match": '"1"'}),
+        ("PATCH", "/setting/{name}", "by=name", "rw", {"value": 1, "_if_match": '"7"'}),
+        ("PATCH", "/setting/{name}", "by=name", "rw", {"value": 1, "_if_match": 'W/"1"'}),
+        ("PATCH", "/setting/{name}", "by=name&fence=99", "rw", {"value": 1}),
+        ("PATCH", "/setting/{name}", "by=name", "ro", {"value": 1}),
+        ("PATCH", "/setting/{name}", "by=name", "rw", b"{broken"),
+        ("PATCH", "/setting/{name}", "by=name", "rw", {"value": 1, "version": "x"}),
+        ("PATCH", "/setting/{name}", "by=name", "rw", {"name": ""}),
+    ],
+)
+def test_the_fast_path_answers_as_fastapi_does(mock_server, api, method, path, query, token, body):
+    """Each request twice, on two settings made alike: once as the fast path takes it, once
+    with ``by`` repeated, which the fast path leaves to FastAPI (it takes the last value)."""
+    made = []
+    for name in ("twin-a", "twin-b"):
+        r = api.post("/setting", json={"name": name, "value": {"n": 1}, "description": "x"})
+        made.append(r.json()["setting"])
+    tokens = {"rw": mock_server.token, "ro": READ_TOKEN, "wrong": "nope", None: None}
+    mock_server.config.read_tokens.append(READ_TOKEN)
+    try:
+        answers = []
+        for setting, slow in zip(made, (False, True), strict=True):
+            p = path.format(name=setting["name"], id=setting["id"])
+            q = query
+            if slow:
+                q = f"{query}&by=name" if "by=name" in query else f"{query}&by=id&by=id"
+            if not slow:
+                assert Routes(PREFIX).match(method, PREFIX + p, q) is not None
+            else:
+                assert Routes(PREFIX).match(method, PREFIX + p, q) is None
+            copy = dict(body) if isinstance(body, dict) else body
+            status, answer, etag = _call(mock_server, method, p, q, tokens[token], copy)
+            answers.append((status, _volatile(answer, setting), etag))
+    finally:
+        mock_server.config.read_tokens.remove(READ_TOKEN)
+    assert answers[0] == answers[1]
