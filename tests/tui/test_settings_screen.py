@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import Button, Input, Static, TextArea
 from tui_helpers import SETTINGS, wait_for
@@ -31,10 +33,11 @@ def static_text(screen: Any, selector: str) -> str:
 
 
 async def select(pilot: Pilot[Any], screen: SettingsScreen, name: str) -> None:
+    """Put the cursor on ``name`` and wait until the detail pane shows it (the cursor rests)."""
     setting = screen.table.find_name(name)
     assert setting is not None
     screen.table.move_to(setting.id)
-    await pilot.pause()
+    await wait_for(pilot, lambda: static_text(screen, "#detail-title") == name, f"{name} shown")
 
 
 async def test_filter_narrows_as_you_type_and_escape_clears(
@@ -74,6 +77,63 @@ async def test_detail_pane_shows_the_value_as_json(
         await pilot.click("#settings-table", offset=(3, 2))
         assert screen.table.current is not None
         assert screen.table.current.name == sorted(SETTINGS)[0]
+
+
+async def test_the_detail_pane_follows_the_cursor_once_it_rests(
+    seeded: httpx.Client, make_app: Callable[..., CkitApp]
+) -> None:
+    names = sorted(SETTINGS)
+    async with make_app().run_test(size=(120, 40)) as pilot:
+        screen = await loaded(pilot)
+        title = await wait_for(pilot, lambda: static_text(screen, "#detail-title"), "a title")
+        assert title == names[0]
+        await pilot.press("down", "down")
+        await wait_for(pilot, lambda: static_text(screen, "#detail-title") == names[2], "follow")
+        value = screen.query_one("#detail-value", TextArea)
+        assert json.loads(value.text) == SETTINGS[names[2]]
+        await pilot.press("slash", *"no-such-name")
+        assert screen.table.current is None
+        await wait_for(pilot, lambda: not static_text(screen, "#detail-title"), "empty pane")
+        assert value.text == ""
+
+
+async def test_a_quick_series_of_moves_loads_only_the_setting_the_cursor_rests_on(
+    seeded: httpx.Client, make_app: Callable[..., CkitApp], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    names = sorted(SETTINGS)
+    # A minute's delay: the cursor never rests on its own here; refresh_detail() stands in.
+    async with make_app(detail_delay=60).run_test(size=(120, 40)) as pilot:
+        screen = await loaded(pilot)
+        screen.refresh_detail()
+        assert static_text(screen, "#detail-title") == names[0]
+        value = screen.query_one("#detail-value", TextArea)
+        loads: list[str] = []
+        load_text = value.load_text
+
+        def counting_load(text: str) -> None:
+            loads.append(text)
+            load_text(text)
+
+        monkeypatch.setattr(value, "load_text", counting_load)
+        await pilot.press("down", "down", "down")
+        assert screen.table.current is not None
+        assert screen.table.current.name == names[3]
+        assert static_text(screen, "#detail-title") == names[0]  # still moving: nothing loaded
+        assert loads == []
+        screen.refresh_detail()
+        assert static_text(screen, "#detail-title") == names[3]
+        assert [json.loads(text) for text in loads] == [SETTINGS[names[3]]]
+        screen.refresh_detail()  # the same setting and version again (a lock reload does this)
+        assert len(loads) == 1
+
+
+async def test_the_heap_is_frozen_after_a_full_load_and_thawed_on_exit(
+    seeded: httpx.Client, make_app: Callable[..., CkitApp]
+) -> None:
+    async with make_app().run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        await wait_for(pilot, lambda: gc.get_freeze_count() > 0, "the freeze after the load")
+    assert gc.get_freeze_count() == 0
 
 
 async def test_a_change_on_the_server_shows_up_in_place(

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import Static
 from tui_helpers import SETTINGS, seed, wait_for
 
 from mock_server import ManualClock, RunningServer, build_backend, run_server
@@ -82,7 +83,12 @@ async def settings_ready(pilot: Pilot[Any]) -> None:
         ),
         "the settings and their locks",
     )
-    await pilot.press("down", "down")  # cloud-vm-lock: held, with a queue
+    await pilot.press("down", "down")  # db.primary: held, with a queue
+    screen = app.screen
+    assert isinstance(screen, SettingsScreen)
+    title = screen.query_one("#detail-title", Static)
+    # The detail pane follows the cursor once it rests.
+    await wait_for(pilot, lambda: str(title.render()) == "db.primary", "the detail pane")
     await pilot.pause()
 
 

@@ -8,6 +8,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.timer import Timer
 from textual.widgets import Footer, Header, Input, Static, TextArea
 
 from cloudomation_kit import CloudomationError, Lock, ResourceNotFoundError, Setting
@@ -51,6 +52,9 @@ class SettingsScreen(LiveScreen):
         self.loaded = False
         """The first full load has finished (tests wait for it)."""
         self._locks_pending = False
+        self._detail_timer: Timer | None = None
+        self._detail_shown: tuple[str, int] | None = None
+        """The setting (id, version) whose value the detail pane holds."""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -107,6 +111,8 @@ class SettingsScreen(LiveScreen):
             return
         self.loaded = True
         self._update_status()
+        # The collection before the freeze takes ~50 ms: let the total reach the screen first.
+        self.call_after_refresh(self.ckit.freeze_heap)
 
     @work(exclusive=True, group="settings-locks")
     async def load_locks(self) -> None:
@@ -116,7 +122,8 @@ class SettingsScreen(LiveScreen):
             self.failed(exc)
             return
         self.table.set_lock_states({lock.name: lock_state(lock) for lock in locks})
-        self._show_detail(self.table.current)
+        if self._detail_timer is None:  # else the pending refresh shows the new state
+            self.refresh_detail()
 
     def _kick_locks(self) -> None:
         self._locks_pending = False
@@ -166,18 +173,42 @@ class SettingsScreen(LiveScreen):
         error.set_class(bool(text), "-shown")
 
     @on(SettingsTable.Highlighted)
-    def _highlighted(self, message: SettingsTable.Highlighted) -> None:
+    def _highlighted(self) -> None:
         self._set_error("")
-        self._show_detail(message.setting)
+        delay = self.ckit.detail_delay
+        if delay <= 0:
+            self.refresh_detail()
+            return
+        if self._detail_timer is not None:
+            self._detail_timer.stop()
+        # Loading a value re-highlights and re-wraps all of it (~40 ms for 10 KB of JSON): wait
+        # until the cursor rests, so a filter typed or a key held down pays for one load.
+        self._detail_timer = self.set_timer(delay, self._cursor_rested, name="settings-detail")
+
+    def _cursor_rested(self) -> None:
+        self._detail_timer = None
+        self._show_detail(self.table.current)
+
+    def refresh_detail(self) -> None:
+        """Show the setting under the cursor in the detail pane now, not once the cursor rests."""
+        if self._detail_timer is not None:
+            self._detail_timer.stop()
+            self._detail_timer = None
+        self._show_detail(self.table.current)
 
     def _show_detail(self, setting: Setting | None) -> None:
         title = self.query_one("#detail-title", Static)
         meta = self.query_one("#detail-meta", Static)
         value = self.query_one("#detail-value", TextArea)
+        shown = None if setting is None else (setting.id, setting.version)
+        if shown != self._detail_shown:
+            # Only a new setting or version reloads the value: lock reloads refresh the meta
+            # line often, and each load re-highlights the whole value.
+            self._detail_shown = shown
+            value.load_text("" if setting is None else pretty_json(setting.value))
         if setting is None:
             title.update("")
             meta.update("")
-            value.load_text("")
             return
         title.update(setting.name)
         state = self.table.lock_state_of(setting.name) or "free"
@@ -188,9 +219,6 @@ class SettingsScreen(LiveScreen):
         if setting.description:
             lines.insert(0, setting.description)
         meta.update("\n".join(lines))
-        text = pretty_json(setting.value)
-        if value.text != text:
-            value.load_text(text)
 
     # -- filter --------------------------------------------------------------------------------
 

@@ -91,6 +91,8 @@ class SettingsTable(ScrollView, can_focus=True):
         self._filter = ""
         self._lock_states: dict[str, str] = {}
         self._last_highlighted: tuple[str, int] | None = None
+        self._pass: tuple[Style, int, list[int]] | None = None
+        """Base style, width and column widths while ``render_lines`` runs (the same per line)."""
         self.loading_text = "loading…"
 
     # -- data ----------------------------------------------------------------------------------
@@ -305,11 +307,24 @@ class SettingsTable(ScrollView, can_focus=True):
             return text[: max(0, width - 1)] + "…"
         return text.ljust(width)
 
-    def render_line(self, y: int) -> Strip:
+    def _line_setup(self) -> tuple[Style, int, list[int]]:
+        """Base style, content width and column widths: the same for every line of a pass."""
         width = self.scrollable_content_region.width
         name_w, value_w = self._widths(width)
-        widths = [name_w, value_w, _FIXED["version"], _FIXED["modified"], _FIXED["lock"]]
-        base = self.rich_style
+        return self.rich_style, width, [name_w, value_w, *_FIXED.values()]
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # ``rich_style`` walks every ancestor to blend backgrounds: over half the cost of a
+        # line when asked per line, and every filter keystroke redraws all lines on screen.
+        self._pass = self._line_setup()
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._pass = None
+
+    def render_line(self, y: int) -> Strip:
+        base, width, widths = self._pass or self._line_setup()
+        name_w, value_w = widths[0], widths[1]
         if y == 0:
             labels = ["Name", "Value", "Ver", "Modified", "Lock"]
             style = base + self.get_component_rich_style("settings-table--header")
