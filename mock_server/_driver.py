@@ -11,14 +11,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import threading
+from collections.abc import Callable
 
 from starlette.types import Receive
 
 from ._errors import ResourceNotFoundError
 from ._locks import LockManager, WaiterState
 
-__all__ = ["LockDriver"]
+__all__ = ["LockDriver", "OnGrant"]
+
+log = logging.getLogger("mock_server")
+
+OnGrant = Callable[[WaiterState], None]
+"""Called synchronously the moment a long-polling waiter is granted (see ``LockDriver.wait``)."""
 
 
 async def _disconnected(receive: Receive) -> None:
@@ -33,6 +40,7 @@ class LockDriver:
     def __init__(self, locks: LockManager) -> None:
         self.locks = locks
         self._wakers: dict[str, set[asyncio.Future[str]]] = {}
+        self._granted: dict[str, OnGrant] = {}
         self._handle: asyncio.TimerHandle | None = None
         self._armed: float | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -64,6 +72,16 @@ class LockDriver:
         self._fire()
 
     def _wake(self, waiter_id: str) -> None:
+        on_grant = self._granted.pop(waiter_id, None)
+        if on_grant is not None:
+            # peek: outcome() would consume a timed-out or cancelled wait, which the long-poll
+            # itself must still report, and waiter() raises for one a reset just forgot.
+            waiter = self.locks.peek(waiter_id)
+            if waiter is not None and waiter.status == "granted":
+                try:
+                    on_grant(waiter)
+                except Exception:  # it runs inside a release: never let it undo that
+                    log.exception("answering a granted waiter failed")
         for future in self._wakers.get(waiter_id, ()):
             if not future.done():
                 future.set_result("wake")
@@ -86,11 +104,17 @@ class LockDriver:
         if upcoming is not None:
             self._schedule(upcoming)
 
-    async def wait(self, receive: Receive, waiter_id: str, seconds: float) -> WaiterState | None:
+    async def wait(
+        self, receive: Receive, waiter_id: str, seconds: float, on_grant: OnGrant | None = None
+    ) -> WaiterState | None:
         """Block until the waiter is granted, its wait ends, or ``seconds`` pass.
 
         Returns the waiter (granted or still waiting), or ``None`` when the client went away, in
         which case the waiter has left the queue. A timed-out wait raises ``LockTimeoutError``.
+
+        ``on_grant`` is called with the waiter inside the very call that grants it (a release,
+        a lease running out), before this coroutine resumes: whoever answers the long-poll can
+        answer there, ahead of the rest of that release's work and a loop iteration.
         """
         loop = asyncio.get_running_loop()
         self.locks.begin_poll(waiter_id)
@@ -105,6 +129,8 @@ class LockDriver:
 
         gone = loop.create_task(_disconnected(receive))
         gone.add_done_callback(lambda _: settle("gone"))
+        if on_grant is not None:
+            self._granted[waiter_id] = on_grant
         waiters = self._wakers.setdefault(waiter_id, set())
         end = loop.time() + seconds
         try:
@@ -132,6 +158,7 @@ class LockDriver:
                     return None
         finally:
             gone.cancel()
+            self._granted.pop(waiter_id, None)
             if not waiters:
                 self._wakers.pop(waiter_id, None)
             self.locks.end_poll(waiter_id)

@@ -38,6 +38,7 @@ from cloudomation_kit._models import (
     WaitRequest,
 )
 
+from ._driver import OnGrant
 from ._errors import ServerError, ValueTooLargeError
 from ._http import Principal, ServerConfig, authenticate, decode_body, require_write
 from ._routers import settings as setting_ops
@@ -177,7 +178,6 @@ class Routes:
             f"{prefix}/lock/release": _release,
         }
         self._setting = f"{prefix}/setting/"
-        self.release = self._locks[f"{prefix}/lock/release"]
 
     def match(self, method: str, raw_path: str, query: str) -> Handler | None:
         """The handler for a request, from its method, its path as sent (percent-encoded)
@@ -213,10 +213,13 @@ def begin(state: Any, handler: Handler, raw: bytes, headers: Headers) -> Answer 
         return _internal(exc)
 
 
-async def finish(state: Any, waiting: Waiting, receive: Receive) -> Answer:
-    """The long-poll of a ``Waiting`` answer, its errors as their wire answer."""
+async def finish(
+    state: Any, waiting: Waiting, receive: Receive, on_grant: OnGrant | None = None
+) -> Answer:
+    """The long-poll of a ``Waiting`` answer, its errors as their wire answer. ``on_grant``:
+    see ``LockDriver.wait``."""
     try:
-        status, body = await answer_wait(state, waiting, receive)
+        status, body = await answer_wait(state, waiting, receive, on_grant)
         return status, body, []
     except ServerError as exc:
         return exc.status, {"error": exc.name, "message": exc.message}, []

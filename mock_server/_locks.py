@@ -381,6 +381,10 @@ class LockManager(LockViews):
         if w.polls == 0 and w.status == "waiting":
             self._schedule_poll_grace(w)
 
+    def peek(self, waiter_id: str) -> WaiterState | None:
+        """The waiter if known, whatever its status (unlike ``outcome``, consuming nothing)."""
+        return self._waiters.get(waiter_id)
+
     def waiter(self, waiter_id: str) -> WaiterState:
         w = self._waiters.get(waiter_id)
         if w is None:

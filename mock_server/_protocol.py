@@ -9,9 +9,9 @@ unchanged, and so does a request that arrives while the connection still owes an
 (pipelining keeps its order). The handlers are ``_fastpath.py``'s, which the app also serves as
 ASGI middleware for any other server, so both ways answer alike.
 
-A release that hands the lock to a long-polling waiter answers the waiter first: its task was
-woken by the release, and the releaser's answer is queued behind it on the loop. The handoff is
-what a lock is measured by; the releaser has its lock released either way.
+A release that hands the lock to a long-polling waiter answers the waiter inside the release,
+the moment the lock manager grants it (``LockDriver.wait``'s ``on_grant``), before the rest of
+the release's work and the releaser's own answer: the handoff is what a lock is measured by.
 
 This leans on uvicorn's protocol internals (``url``, ``headers``, ``parser``, ``cycle``,
 ``pipeline``, ``on_response_complete``), so ``pyproject.toml`` pins uvicorn's minor version and
@@ -25,6 +25,7 @@ import logging
 from typing import Any
 
 from ._fastpath import Answer, Handler, Routes, begin, encode_json, finish
+from ._lockstate import WaiterState
 from ._routers.locks import GONE, Waiting
 
 __all__ = ["protocol_for"]
@@ -129,9 +130,6 @@ def protocol_for(state: Any, prefix: str) -> type[Any] | None:
                 task = self.loop.create_task(self._long_poll(pending, result))
                 task.add_done_callback(self.tasks.discard)
                 self.tasks.add(task)
-            elif op is routes.release and _handed_on(result):
-                pending = self._owe()
-                self.loop.call_soon(self._answer, pending, result)
             else:
                 self._write(result, keep_alive=self._keep, request=self._request)
                 self.on_response_complete()
@@ -143,8 +141,11 @@ def protocol_for(state: Any, prefix: str) -> type[Any] | None:
             return pending
 
         async def _long_poll(self, pending: _Pending, waiting: Waiting) -> None:
+            def granted(waiter: WaiterState) -> None:
+                self._answer(pending, (200, state.backend.locks.result_wire(waiter), []))
+
             try:
-                answer = await finish(state, waiting, pending.receive)
+                answer = await finish(state, waiting, pending.receive, granted)
             except asyncio.CancelledError:
                 # The server is shutting down: nobody will answer this long-poll.
                 self.transport.close()
@@ -152,6 +153,8 @@ def protocol_for(state: Any, prefix: str) -> type[Any] | None:
             self._answer(pending, answer)
 
         def _answer(self, pending: _Pending, answer: Answer) -> None:
+            if pending.response_complete:
+                return  # answered already, the moment it was granted
             pending.response_complete = True
             self._pending = None
             if answer[0] == GONE or pending.disconnected:
@@ -191,9 +194,3 @@ def protocol_for(state: Any, prefix: str) -> type[Any] | None:
             super().connection_lost(exc)
 
     return LockProtocol
-
-
-def _handed_on(result: Answer) -> bool:
-    """Whether a release answer gave the lock to a waiter."""
-    status, body, _ = result
-    return status == 200 and isinstance(body, dict) and body.get("holder") is not None

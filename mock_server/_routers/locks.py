@@ -25,7 +25,7 @@ from cloudomation_kit._models import (
 )
 
 from .._backend import Backend
-from .._driver import LockDriver
+from .._driver import LockDriver, OnGrant
 from .._errors import ResourceNotFoundError, ValidationError
 from .._http import Principal, ServerConfig, backend_of, envelope, parse_body, reader, writer
 from ._docs import ERRORS, LockAnswer, LockListAnswer, body_doc
@@ -59,12 +59,13 @@ class Waiting:
 
 
 async def answer_wait(
-    state: Any, waiting: Waiting, receive: Receive
+    state: Any, waiting: Waiting, receive: Receive, on_grant: OnGrant | None = None
 ) -> tuple[int, dict[str, Any] | None]:
     """Long-poll until the waiter is granted or ``seconds`` pass: 200 granted, 202 still queued,
-    ``GONE`` when the client went away (``receive`` said so)."""
+    ``GONE`` when the client went away (``receive`` said so). ``on_grant``: see
+    ``LockDriver.wait``."""
     driver: LockDriver = state.driver
-    waiter = await driver.wait(receive, waiting.waiter_id, waiting.seconds)
+    waiter = await driver.wait(receive, waiting.waiter_id, waiting.seconds, on_grant)
     if waiter is None:
         return GONE, None
     body = state.backend.locks.result_wire(waiter)

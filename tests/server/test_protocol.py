@@ -4,6 +4,7 @@ sockets: the order of answers on one connection, framing, limits and connection 
 from __future__ import annotations
 
 import json
+import select
 import socket
 import time
 from typing import Any
@@ -323,3 +324,42 @@ def test_the_fast_path_answers_as_fastapi_does(mock_server, api, method, path, q
     finally:
         mock_server.config.read_tokens.remove(READ_TOKEN)
     assert answers[0] == answers[1]
+
+
+def test_a_release_answers_the_next_waiter_before_the_releaser(mock_server, wire):
+    """The waiter's answer is written inside the release, ahead of the releaser's: once the
+    releaser can read its answer, the waiter's is already there (loopback delivers in order
+    of the server's writes)."""
+    holder = _execution(wire, "holder")
+    other = Wire(mock_server)
+    try:
+        waiter = _execution(other, "waiter")
+        for _ in range(20):
+            wire.send(wire.request("POST", "/lock/acquire", {"name": "o", "execution_id": holder}))
+            token = wire.answer()[2]["token"]
+            other.send(
+                other.request("POST", "/lock/acquire", {"name": "o", "execution_id": waiter})
+            )
+            time.sleep(0.02)  # parked
+            wire.send(
+                wire.request(
+                    "POST", "/lock/release", {"name": "o", "execution_id": holder, "token": token}
+                )
+            )
+            readable, _, _ = select.select([wire.sock], [], [], 5)
+            assert readable == [wire.sock]
+            waiter_ready, _, _ = select.select([other.sock], [], [], 0)
+            assert waiter_ready == [other.sock], "the releaser was answered before the waiter"
+            assert wire.answer()[0] == 200
+            status, _, granted = other.answer()
+            assert status == 200 and granted["token"] == token + 1
+            other.send(
+                other.request(
+                    "POST",
+                    "/lock/release",
+                    {"name": "o", "execution_id": waiter, "token": granted["token"]},
+                )
+            )
+            assert other.answer()[0] == 200
+    finally:
+        other.close()
