@@ -199,13 +199,17 @@ def test_the_sdk_sends_the_bytes_httpx_would(canned):
         via_httpx = sdk._build_request(
             RequestOptions("POST", "/echo", json=body, params={"by": "name"})
         )
+    assert_sent_as_httpx_would(canned, via_httpx)
+
+
+def assert_sent_as_httpx_would(canned: CannedServer, via_httpx: httpx.Request) -> None:
+    """The one request the canned server got has httpx's request line, headers and body."""
     (sent,) = canned.requests
     head, _, payload = sent.partition(b"\r\n\r\n")
     request_line, *lines = head.decode("latin-1").split("\r\n")
     assert request_line == f"POST {via_httpx.url.raw_path.decode()} HTTP/1.1"
     headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines)}
-    expected = {k.decode().lower(): v.decode() for k, v in via_httpx.headers.raw}
-    assert headers == expected
+    assert headers == {k.decode().lower(): v.decode() for k, v in via_httpx.headers.raw}
     assert payload == via_httpx.read()
 
 
@@ -249,13 +253,7 @@ async def test_the_async_sdk_sends_the_bytes_httpx_would(canned):
         via_httpx = sdk._build_request(
             RequestOptions("POST", "/echo", json=body, params={"by": "name"})
         )
-    (sent,) = canned.requests
-    head, _, payload = sent.partition(b"\r\n\r\n")
-    request_line, *lines = head.decode("latin-1").split("\r\n")
-    assert request_line == f"POST {via_httpx.url.raw_path.decode()} HTTP/1.1"
-    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines)}
-    assert headers == {k.decode().lower(): v.decode() for k, v in via_httpx.headers.raw}
-    assert payload == via_httpx.read()
+    assert_sent_as_httpx_would(canned, via_httpx)
 
 
 async def test_async_refused_connection_is_a_connect_error():
