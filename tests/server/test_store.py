@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
+import random
 import sqlite3
+from datetime import UTC, datetime
 
 import pytest
 
@@ -18,7 +21,7 @@ from mock_server._errors import (
 )
 from mock_server._filters import parse_filter
 from mock_server._sqlite import TOKEN_BLOCK
-from mock_server._store import SETTING_FIELDS
+from mock_server._store import SETTING_FIELDS, iso
 
 
 @pytest.fixture
@@ -274,3 +277,16 @@ def test_sqlite_store_keeps_settings_across_restarts(tmp_path, clock):
     got = again.get("kept", by_name=True)
     assert (got.id, got.value, got.description, got.version) == (rec.id, {"a": 2}, "d", 2)
     again.close()
+
+
+def test_iso_writes_what_datetime_writes_rounding_alike():
+    """iso() is a faster datetime.fromtimestamp(t, UTC).strftime(...): the same text for any
+    time, microseconds rounded half to even, including at the edges of a second."""
+    rng = random.Random(8)
+    base = 1_764_849_600.0
+    times = [base + rng.uniform(-3e8, 3e8) for _ in range(20_000)]
+    times += [base + k / 1e6 + 5e-7 for k in range(500)]  # exact halves
+    times += [math.nextafter(base + k / 1e6 + 5e-7, 0) for k in range(500)]
+    times += [base + 0.9999995, base + 0.9999996, base - 0.0000004, 0.0, -1.5, 1e-7]
+    for t in times:
+        assert iso(t) == datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"), t
