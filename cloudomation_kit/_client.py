@@ -208,6 +208,10 @@ class Client(BaseClient):
         reply = self._exchange(opts, True)
         return None if model is None else self._parse(reply, model)
 
+    def _fetch(self, opts: RequestOptions, model: type[M], key: str | None = None) -> M:
+        """Send with retries; the answer as ``model``, unwrapped from ``key``'s envelope."""
+        return self._parse(self._exchange(opts, True), model, key)
+
     def _attempt(self, opts: RequestOptions) -> httpx.Response | Reply:
         """One try: through the lean transport's ``exchange`` when it is ours, else httpx."""
         if self._lean is None or self._lean_target is None:
@@ -468,6 +472,10 @@ class AsyncClient(BaseClient):
         """Send with retries; the answer parsed as ``model`` (no ``httpx.Response`` made)."""
         reply = await self._exchange(opts, True)
         return None if model is None else self._parse(reply, model)
+
+    async def _fetch(self, opts: RequestOptions, model: type[M], key: str | None = None) -> M:
+        """Send with retries; the answer as ``model``, unwrapped from ``key``'s envelope."""
+        return self._parse(await self._exchange(opts, True), model, key)
 
     async def _attempt(self, opts: RequestOptions) -> httpx.Response | Reply:
         """One try: through the lean transport's ``exchange`` when it is ours, else httpx."""

@@ -43,7 +43,7 @@ class Locks:
 
     def get(self, name: str) -> Lock:
         """One lock: its holder and its FIFO queue."""
-        return self._client._parse(self._client._send(_lock_get(name)), Lock, "lock")
+        return self._client._fetch(_lock_get(name), Lock, "lock")
 
     def list(self) -> list[Lock]:
         """Every lock that is held or waited for."""
@@ -66,7 +66,7 @@ class AsyncLocks:
 
     async def get(self, name: str) -> Lock:
         """One lock: its holder and its FIFO queue."""
-        return self._client._parse(await self._client._send(_lock_get(name)), Lock, "lock")
+        return await self._client._fetch(_lock_get(name), Lock, "lock")
 
     async def list(self) -> list[Lock]:
         """Every lock that is held or waited for."""

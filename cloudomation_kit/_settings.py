@@ -279,13 +279,11 @@ class Settings:
 
     def create(self, name: str, value: Any = None, description: str | None = None) -> Setting:
         """Create a setting; a taken name is a ``ConflictError``."""
-        response = self._client._send(_Requests.create(name, value, description))
-        return self._client._parse(response, Setting, "setting")
+        return self._client._fetch(_Requests.create(name, value, description), Setting, "setting")
 
     def get(self, name_or_id: str) -> Setting:
         """Read a setting by id (a uuid) or by name; ``ResourceNotFoundError`` if missing."""
-        response = self._client._send(_Requests.get(name_or_id))
-        return self._client._parse(response, Setting, "setting")
+        return self._client._fetch(_Requests.get(name_or_id), Setting, "setting")
 
     def exists(self, name_or_id: str) -> bool:
         try:
@@ -336,7 +334,7 @@ class Settings:
             if_version=if_version,
             fence=fence,
         )
-        return self._client._parse(self._client._send(options), Setting, "setting")
+        return self._client._fetch(options, Setting, "setting")
 
     def delete(
         self,
@@ -357,13 +355,12 @@ class AsyncSettings:
 
     async def create(self, name: str, value: Any = None, description: str | None = None) -> Setting:
         """Create a setting; a taken name is a ``ConflictError``."""
-        response = await self._client._send(_Requests.create(name, value, description))
-        return self._client._parse(response, Setting, "setting")
+        options = _Requests.create(name, value, description)
+        return await self._client._fetch(options, Setting, "setting")
 
     async def get(self, name_or_id: str) -> Setting:
         """Read a setting by id (a uuid) or by name; ``ResourceNotFoundError`` if missing."""
-        response = await self._client._send(_Requests.get(name_or_id))
-        return self._client._parse(response, Setting, "setting")
+        return await self._client._fetch(_Requests.get(name_or_id), Setting, "setting")
 
     async def exists(self, name_or_id: str) -> bool:
         try:
@@ -404,7 +401,7 @@ class AsyncSettings:
             if_version=if_version,
             fence=fence,
         )
-        return self._client._parse(await self._client._send(options), Setting, "setting")
+        return await self._client._fetch(options, Setting, "setting")
 
     async def delete(
         self,
