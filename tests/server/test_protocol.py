@@ -116,7 +116,15 @@ def test_a_release_and_the_next_acquire_in_one_write(wire):
     assert again[0] == 200 and again[2]["token"] > token
 
 
-def test_a_release_that_hands_the_lock_on_answers_both(mock_server, wire):
+def _queued(api: Any, name: str, count: int = 1) -> None:
+    """Wait until ``count`` waiters are queued on the lock ``name`` (their long-polls parked)."""
+    deadline = time.monotonic() + 10
+    while len(api.get(f"/lock/{name}").json()["lock"]["waiters"]) < count:
+        assert time.monotonic() < deadline, f"no waiter queued on {name!r}"
+        time.sleep(0.005)
+
+
+def test_a_release_that_hands_the_lock_on_answers_both(mock_server, wire, api):
     holder = _execution(wire, "holder")
     other = Wire(mock_server)
     try:
@@ -124,12 +132,12 @@ def test_a_release_that_hands_the_lock_on_answers_both(mock_server, wire):
         wire.send(wire.request("POST", "/lock/acquire", {"name": "h", "execution_id": holder}))
         token = wire.answer()[2]["token"]
         other.send(other.request("POST", "/lock/acquire", {"name": "h", "execution_id": waiter}))
-        time.sleep(0.1)  # the waiter's long-poll is parked on the server
+        _queued(api, "h")
         release = {"name": "h", "execution_id": holder, "token": token}
         wire.send(wire.request("POST", "/lock/release", release), wire.request("GET", "/alive"))
         status, _, body = wire.answer()
         assert status == 200 and body["holder"]["execution_id"] == waiter
-        assert wire.answer()[0] == 200  # the request behind the deferred answer still comes
+        assert wire.answer()[0] == 200  # the request pipelined behind the release comes too
         status, _, granted = other.answer()
         assert status == 200 and granted["token"] == token + 1
     finally:
@@ -198,10 +206,8 @@ def test_a_long_poll_whose_client_goes_away_leaves_the_queue(mock_server, wire, 
     gone = Wire(mock_server)
     waiter = _execution(gone, "leaver")
     gone.send(gone.request("POST", "/lock/acquire", {"name": "g", "execution_id": waiter}))
-    deadline = time.monotonic() + 5
-    while not api.get("/lock/g").json()["lock"]["waiters"]:
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
+    _queued(api, "g")
+    deadline = time.monotonic() + 10
     gone.close()
     while api.get("/lock/g").json()["lock"]["waiters"]:
         assert time.monotonic() < deadline, "the waiter stayed queued after its client left"
@@ -326,7 +332,7 @@ def test_the_fast_path_answers_as_fastapi_does(mock_server, api, method, path, q
     assert answers[0] == answers[1]
 
 
-def test_a_release_answers_the_next_waiter_before_the_releaser(mock_server, wire):
+def test_a_release_answers_the_next_waiter_before_the_releaser(mock_server, wire, api):
     """The waiter's answer is written inside the release, ahead of the releaser's: once the
     releaser can read its answer, the waiter's is already there (loopback delivers in order
     of the server's writes)."""
@@ -340,7 +346,7 @@ def test_a_release_answers_the_next_waiter_before_the_releaser(mock_server, wire
             other.send(
                 other.request("POST", "/lock/acquire", {"name": "o", "execution_id": waiter})
             )
-            time.sleep(0.02)  # parked
+            _queued(api, "o")
             wire.send(
                 wire.request(
                     "POST", "/lock/release", {"name": "o", "execution_id": holder, "token": token}
