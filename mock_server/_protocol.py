@@ -91,7 +91,8 @@ def protocol_for(state: Any, prefix: str) -> type[Any] | None:
         def on_headers_complete(self) -> None:
             op = None
             method, target = self.parser.get_method().decode("ascii"), self.url.decode("latin-1")
-            if self._idle():
+            # An upgrade (h2c, websocket) stays uvicorn's to handle, as does anything out of turn.
+            if self._idle() and not self.parser.should_upgrade():
                 path, _, query = target.partition("?")
                 op = routes.match(method, path, query)
             if op is None:
