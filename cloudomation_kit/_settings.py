@@ -344,7 +344,7 @@ class Settings:
         fence: int | NotGiven | None = NOT_GIVEN,
     ) -> None:
         """Delete a setting; a locked one only by its holder, with ``fence=lock.token``."""
-        self._client._send(_Requests.delete(name_or_id, if_version, fence))
+        self._client._call(_Requests.delete(name_or_id, if_version, fence), None)
 
 
 class AsyncSettings:
@@ -411,4 +411,4 @@ class AsyncSettings:
         fence: int | NotGiven | None = NOT_GIVEN,
     ) -> None:
         """Delete a setting; a locked one only by its holder, with ``fence=lock.token``."""
-        await self._client._send(_Requests.delete(name_or_id, if_version, fence))
+        await self._client._call(_Requests.delete(name_or_id, if_version, fence), None)
