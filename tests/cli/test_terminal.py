@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 import pty
+import re
 import select
+import shlex
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -58,8 +63,8 @@ class Terminal:
 def terminal(env: dict[str, str]) -> Iterator[Callable[..., Terminal]]:
     made: list[Terminal] = []
 
-    def start(*args: str) -> Terminal:
-        made.append(Terminal(list(args), env))
+    def start(*args: str, extra_env: dict[str, str] | None = None) -> Terminal:
+        made.append(Terminal(list(args), {**env, **(extra_env or {})}))
         return made[-1]
 
     yield start
@@ -98,3 +103,50 @@ def test_rm_refuses_to_delete_what_changed_while_it_asked(terminal, api):
     assert t.finish() == Exit.CONFLICT
     assert b"changed since it was read; not deleted" in t.seen
     assert api.get("/setting/moving", params={"by": "name"}).json()["setting"]["value"] == 2
+
+
+# A fake $EDITOR that writes the next of $EDIT_TEXTS at each call (counted in $EDIT_COUNT).
+EDITOR = """
+import json, os, pathlib, sys
+count = pathlib.Path(os.environ["EDIT_COUNT"])
+n = int(count.read_text()) if count.exists() else 0
+count.write_text(str(n + 1))
+texts = json.loads(os.environ["EDIT_TEXTS"])
+pathlib.Path(sys.argv[-1]).write_text(texts[min(n, len(texts) - 1)])
+"""
+
+
+def _editor(tmp_path: Path, *texts: str) -> dict[str, str]:
+    script = tmp_path / "editor.py"
+    script.write_text(EDITOR)
+    return {
+        "EDITOR": f"{shlex.quote(sys.executable)} {shlex.quote(str(script))}",
+        "EDIT_COUNT": str(tmp_path / "count"),
+        "EDIT_TEXTS": json.dumps(list(texts)),
+    }
+
+
+def test_edit_offers_the_editor_again_while_the_text_is_not_json(terminal, api, tmp_path):
+    api.post("/setting", json={"name": "cfg", "value": {"a": 1}})
+    env = _editor(tmp_path, '{"a": 2,,}', '{"a": 2}')
+    t = terminal("settings", "edit", "cfg", extra_env=env)
+    t.expect("not valid JSON: line 1, column 9")  # where the JSON breaks
+    t.expect("Edit again? [Y/n]")
+    t.type("\n")  # the default is yes
+    assert t.finish() == Exit.OK
+    assert b"updated setting 'cfg' (version 1 -> 2)" in t.seen
+    assert (tmp_path / "count").read_text() == "2"
+    assert api.get("/setting/cfg", params={"by": "name"}).json()["setting"]["value"] == {"a": 2}
+
+
+def test_edit_given_up_keeps_the_text_and_writes_nothing(terminal, api, tmp_path):
+    api.post("/setting", json={"name": "cfg", "value": {"a": 1}})
+    t = terminal("settings", "edit", "cfg", extra_env=_editor(tmp_path, '{"a": oops}'))
+    t.expect("Edit again? [Y/n]")
+    t.type("n\n")
+    assert t.finish() == Exit.NOT_DONE
+    kept = re.search(rb"your text is in (\S+?\.json)", t.seen)
+    assert kept is not None, t.seen
+    assert Path(kept.group(1).decode()).read_text() == '{"a": oops}'
+    Path(kept.group(1).decode()).unlink()
+    assert api.get("/setting/cfg", params={"by": "name"}).json()["setting"]["version"] == 1
