@@ -107,11 +107,15 @@ def authenticate(state: Any, authorization: str | None) -> Principal:
     if token[:7].lower() == "bearer ":
         token = token[7:].strip()
     config: ServerConfig = state.config
-    logins: dict[str, str] = state.logins
+    logins: dict[str, Login] = state.logins
     if _match(token, config.tokens):
         return Principal("admin", True)
-    if _match(token, list(logins)):
-        return Principal(logins.get(token, "user"), True)
+    if logins and _match(token, list(logins)):
+        login = logins[token]
+        if state.backend.clock.now() >= login.expires_at:
+            del logins[token]
+            raise AuthenticationError("the login token expired: log in again")
+        return Principal(login.user_name, True)
     if _match(token, config.read_tokens):
         return Principal("read-only", False)
     raise AuthenticationError("invalid token")
@@ -128,10 +132,21 @@ async def writer(principal: Annotated[Principal, Depends(reader)]) -> Principal:
     return require_write(principal)
 
 
-def issue_login_token(app: FastAPI, user_name: str) -> str:
+@dataclass(frozen=True)
+class Login:
+    """A token issued by ``POST /auth/login``: whose, and until when (server clock)."""
+
+    user_name: str
+    expires_at: float
+
+
+def issue_login_token(app: FastAPI, user_name: str) -> tuple[str, Login]:
+    """A new login token for ``user_name``, valid for ``login_ttl`` on the server's clock."""
+    config: ServerConfig = app.state.config
+    login = Login(user_name, app.state.backend.clock.now() + config.login_ttl)
     token = secrets.token_urlsafe(32)
-    app.state.logins[token] = user_name
-    return token
+    app.state.logins[token] = login
+    return token, login
 
 
 async def backend_of(request: Request) -> Backend:

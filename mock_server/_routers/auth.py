@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hmac
-import time
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -39,10 +38,8 @@ async def login(request: Request) -> JSONResponse:
     ok = hmac.compare_digest(body.password.encode(), (expected or "\0invalid").encode())
     if expected is None or not ok:
         raise AuthenticationError("wrong user name or password")
-    token = issue_login_token(request.app, body.user_name)
-    result = LoginResult(
-        token=token, user_name=body.user_name, token_expiry=time.time() + config.login_ttl
-    )
+    token, login = issue_login_token(request.app, body.user_name)
+    result = LoginResult(token=token, user_name=body.user_name, token_expiry=login.expires_at)
     response = JSONResponse(result.model_dump())
     response.set_cookie("token", token, httponly=True, samesite="strict")
     return response

@@ -429,3 +429,26 @@ def test_errors_do_not_echo_the_authorization_header(mock_server, raw):
     for headers in ({"Authorization": secret}, {"Authorization": f"Bearer {secret}"}):
         r = raw.get(f"{mock_server.url}/setting", headers=headers)
         assert_error(r, 401, "AuthenticationError")
+
+
+def test_a_login_token_expires_on_the_server_clock(raw):
+    with run_server(users={"alice": "s3cret-password"}) as server:
+        remember_secret("s3cret-password")
+        r = raw.post(
+            f"{server.url}/auth/login",
+            json={"user_name": "alice", "password": "s3cret-password"},
+        )
+        login = r.json()
+        remember_secret(login["token"])
+        ttl = server.config.login_ttl
+        assert abs(login["token_expiry"] - server.backend.clock.now() - ttl) < 60
+        as_alice = {"Authorization": login["token"]}
+        assert raw.get(f"{server.url}/setting", headers=as_alice).status_code == 200
+        admin = {"Authorization": server.token}
+        raw.post(f"{server.url}/_testing/clock", headers=admin, json={"advance": ttl + 1})
+        body = assert_error(
+            raw.get(f"{server.url}/setting", headers=as_alice), 401, "AuthenticationError"
+        )
+        assert "expired" in body["message"]
+        # Forgotten once expired: it stays refused.
+        assert raw.get(f"{server.url}/setting", headers=as_alice).status_code == 401
