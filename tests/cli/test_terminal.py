@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import pty
@@ -10,6 +11,7 @@ import select
 import shlex
 import subprocess
 import sys
+import termios
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from cloudomation_kit.cli._common import Exit
+from cloudomation_kit.cli._locks import CLEAR
 
 from .conftest import CKIT
 
@@ -27,7 +30,15 @@ class Terminal:
     def __init__(self, args: list[str], env: dict[str, str]) -> None:
         self.master, slave = pty.openpty()
         self.proc = subprocess.Popen(
-            [*CKIT, *args], stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True
+            [*CKIT, *args],
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env=env,
+            close_fds=True,
+            start_new_session=True,
+            # The pty becomes ckit's controlling terminal, so Ctrl-C typed into it is a SIGINT.
+            preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),
         )
         os.close(slave)
         self.seen = b""
@@ -150,3 +161,14 @@ def test_edit_given_up_keeps_the_text_and_writes_nothing(terminal, api, tmp_path
     assert Path(kept.group(1).decode()).read_text() == '{"a": oops}'
     Path(kept.group(1).decode()).unlink()
     assert api.get("/setting/cfg", params={"by": "name"}).json()["setting"]["version"] == 1
+
+
+def test_locks_watch_redraws_the_queue_in_place_until_ctrl_c(terminal, api):
+    t = terminal("locks", "--watch", "--interval", "0.2")
+    t.expect("Ctrl-C to stop")
+    ex = api.post("/execution", json={"name": "deploy.py@ci", "lease_ttl": 60}).json()
+    api.post("/lock/acquire", json={"name": "cloud-vm-lock", "execution_id": ex["execution"]["id"]})
+    t.expect("deploy.py@ci")  # the next redraw shows the holder
+    assert t.seen.count(CLEAR.encode()) >= 2  # each refresh clears the screen first
+    t.type("\x03")  # Ctrl-C, as the terminal sends it
+    assert t.finish() == Exit.OK
