@@ -44,15 +44,28 @@ def test_quick_lock_benchmarks_print_figures(capsys: pytest.CaptureFixture[str])
     assert "Summary" in err and "ours/theirs" in err
 
 
-def test_handoff_pairs_each_release_with_the_next_acquisition() -> None:
+def test_handoff_pairs_each_release_with_the_waiter_it_reaches() -> None:
     # [called, acquired, released]: B waits from 0.5 and gets the lock 2 ms after A's release;
     # C joins after B's release, so that acquisition is no handoff and is not counted.
     records = [[0.0, 0.1, 1.0], [0.5, 1.002, 2.0], [2.5, 2.6, 3.0]]
-    latencies, exclusive = handoff_latencies(records)
-    assert exclusive
-    assert latencies == pytest.approx([2.0])
+    run = handoff_latencies(records)
+    assert run.exclusive
+    assert run.to_waiter == pytest.approx([2.0]) and run.won == pytest.approx([2.0])
+    assert run.barged == 0
     overlapping = [[0.0, 0.1, 1.0], [0.5, 0.9, 2.0]]
-    assert handoff_latencies(overlapping)[1] is False
+    assert handoff_latencies(overlapping).exclusive is False
+
+
+def test_a_barged_release_counts_until_the_waiter_returns() -> None:
+    # A releases at 1.0 while B waits (since 0.5), but A takes the lock back at 1.0001 (its
+    # acquire began after the release) and holds it until 2.0; B returns at 2.0003. That
+    # handoff took 1000.3 ms to reach B, and the "waiter won" figure leaves it out.
+    records = [[0.0, 0.1, 1.0], [1.00005, 1.0001, 2.0], [0.5, 2.0003, 3.0]]
+    run = handoff_latencies(records)
+    assert run.exclusive
+    assert run.barged == 1
+    assert run.to_waiter == pytest.approx([1000.3, 0.3])
+    assert run.won == pytest.approx([0.3])
 
 
 def test_importtime_contributors_are_parsed() -> None:
