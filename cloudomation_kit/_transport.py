@@ -87,6 +87,11 @@ class _Connection:
     def stale(self) -> bool:
         """An idle connection with something to read was closed by the server (EOF), as
         httpcore also checks before reusing one."""
+        if hasattr(select, "poll"):
+            # poll, not select: select() refuses descriptors above 1023 (a busy process).
+            poller = select.poll()
+            poller.register(self.sock, select.POLLIN)
+            return bool(poller.poll(0))
         readable, _, _ = select.select([self.sock], [], [], 0)
         return bool(readable)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import resource
 import socket
 import threading
 
@@ -13,7 +15,7 @@ import pytest
 from cloudomation_kit import APIConnectionError, AsyncClient, Client
 from cloudomation_kit._atransport import AsyncLeanTransport
 from cloudomation_kit._base import RequestOptions
-from cloudomation_kit._transport import LeanTransport
+from cloudomation_kit._transport import LeanTransport, _Connection
 
 
 @pytest.fixture
@@ -322,3 +324,25 @@ def test_tls_and_proxies_stay_with_httpx(cls, monkeypatch):
     assert cls("http://cloudomation.test", "t")._lean is None
     monkeypatch.setenv("NO_PROXY", "cloudomation.test,localhost")
     assert cls("http://cloudomation.test", "t")._lean is not None
+
+
+def test_the_stale_check_takes_descriptors_above_1023():
+    """select() refuses descriptors >= 1024, which a busy process hands out; the check before
+    reusing a connection must work for them (and still see the server's EOF)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard <= 1500:
+        pytest.skip(f"the hard limit of open files is {hard}")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1501), hard))
+    ours, servers = socket.socketpair()
+    try:
+        high = socket.socket(fileno=os.dup2(ours.fileno(), 1500))
+        conn = object.__new__(_Connection)
+        conn.sock = high
+        assert conn.stale() is False
+        servers.close()  # the server drops the idle connection
+        assert conn.stale() is True
+        high.close()
+    finally:
+        ours.close()
+        servers.close()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
