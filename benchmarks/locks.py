@@ -178,7 +178,7 @@ def handoff_latencies(records: list[list[float]]) -> Handoffs:
     out = Handoffs(exclusive=all(a[1] >= b[2] for b, a in itertools.pairwise(by_acquired)))
     for _called, _acq, released in records:
         i = bisect.bisect_right(acquired, released)
-        waiter = next((r for r in by_acquired[i:] if r[0] < released), None)
+        waiter = next((r for r in itertools.islice(by_acquired, i, None) if r[0] < released), None)
         if waiter is None:
             continue
         latency = (waiter[1] - released) * 1000

@@ -53,7 +53,15 @@ from ._wire import Reply, encode_request
 if TYPE_CHECKING:
     from ._lock import LockCore
 
-__all__ = ["BaseClient", "EndStatus", "RequestOptions", "is_uuid", "setting_path", "user_agent"]
+__all__ = [
+    "BaseClient",
+    "EndStatus",
+    "RequestOptions",
+    "as_response",
+    "is_uuid",
+    "setting_path",
+    "user_agent",
+]
 
 log = logging.getLogger("cloudomation_kit")
 M = TypeVar("M", bound=pydantic.BaseModel)
@@ -201,10 +209,6 @@ class BaseClient:
         connect = None if timeout is None else min(timeout, 5.0)
         return encode_request(opts.method, target, headers, body), connect, timeout
 
-    def _as_response(self, reply: httpx.Response | Reply) -> httpx.Response:
-        """An answer as the ``httpx.Response`` that callers and exceptions carry."""
-        return reply if isinstance(reply, httpx.Response) else reply.to_httpx()
-
     def _build_request(self, opts: RequestOptions) -> Any:
         # httpx.Request directly: the SDK's clients carry no base URL, headers, params or
         # cookies of their own, so Client.build_request's merging of them is pure cost (a
@@ -297,7 +301,7 @@ class BaseClient:
         except (ValueError, UnicodeDecodeError) as exc:
             raise APIResponseValidationError(
                 f"the server answered {response.status_code} with a body that is not JSON",
-                response=_httpx_of(response),
+                response=as_response(response),
                 body=response.text,
             ) from exc
 
@@ -320,7 +324,7 @@ class BaseClient:
             raise APIResponseValidationError(
                 f"unexpected answer from the server (not a {model.__name__}): "
                 f"{exc.error_count()} error(s), first: {exc.errors()[0]['msg']}",
-                response=_httpx_of(response),
+                response=as_response(response),
                 body=data,
             ) from exc
 
@@ -469,8 +473,9 @@ def _header_lines(headers: dict[str, str]) -> bytes:
     return "".join(lines).encode("latin-1")
 
 
-def _httpx_of(response: httpx.Response | Reply) -> httpx.Response | None:
-    return response if isinstance(response, httpx.Response) else response.to_httpx()
+def as_response(reply: httpx.Response | Reply) -> httpx.Response:
+    """An answer as the ``httpx.Response`` that callers and exceptions carry."""
+    return reply if isinstance(reply, httpx.Response) else reply.to_httpx()
 
 
 def _parse_retry_after(response: httpx.Response) -> float | None:

@@ -22,7 +22,7 @@ import pydantic
 
 from . import _atransport, _transport
 from ._atransport import AsyncLeanTransport
-from ._base import BaseClient, EndStatus, RequestOptions
+from ._base import BaseClient, EndStatus, RequestOptions, as_response
 from ._constants import (
     DEFAULT_LEASE_TTL,
     DEFAULT_LOCK_TIMEOUT,
@@ -201,7 +201,7 @@ class Client(BaseClient):
 
     def _send(self, opts: RequestOptions, *, auth: bool = True) -> httpx.Response:
         """Send with retries; an error answer raises its exception."""
-        return self._as_response(self._exchange(opts, auth))
+        return as_response(self._exchange(opts, auth))
 
     def _call(self, opts: RequestOptions, model: type[M] | None) -> M | None:
         """Send with retries; the answer parsed as ``model`` (no ``httpx.Response`` made)."""
@@ -240,7 +240,7 @@ class Client(BaseClient):
                 raise self._connection_error(exc, self._build_request(opts)) from exc
             if reply.is_success:
                 return reply
-            response = self._as_response(reply)
+            response = as_response(reply)
             if self._should_retry(opts, attempt, response=response):
                 self._sleep(self._retry_delay(attempt, response))
                 attempt += 1
@@ -466,7 +466,7 @@ class AsyncClient(BaseClient):
 
     async def _send(self, opts: RequestOptions, *, auth: bool = True) -> httpx.Response:
         """Send with retries; an error answer raises its exception."""
-        return self._as_response(await self._exchange(opts, auth))
+        return as_response(await self._exchange(opts, auth))
 
     async def _call(self, opts: RequestOptions, model: type[M] | None) -> M | None:
         """Send with retries; the answer parsed as ``model`` (no ``httpx.Response`` made)."""
@@ -505,7 +505,7 @@ class AsyncClient(BaseClient):
                 raise self._connection_error(exc, self._build_request(opts)) from exc
             if reply.is_success:
                 return reply
-            response = self._as_response(reply)
+            response = as_response(reply)
             if self._should_retry(opts, attempt, response=response):
                 await self._sleep(self._retry_delay(attempt, response))
                 attempt += 1
