@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from textual.screen import Screen
+from textual.widget import Widget
 
 from cloudomation_kit import APIConnectionError
 
@@ -44,6 +45,11 @@ class LiveScreen(Screen[None]):
 
     def reload(self) -> None:
         """Load everything again (after a reconnect, or on request)."""
+
+    def torn_down(self, main: type[Widget]) -> bool:
+        """For a worker resuming after an await: whether the screen's ``main`` widget went away
+        meanwhile (the app is quitting and prunes the screen), leaving nothing to show on."""
+        return not self.query(main)
 
     def failed(self, error: BaseException) -> str:
         """Tell the app about a lost connection; the text to show next to what failed."""

@@ -70,6 +70,8 @@ class ExecutionsScreen(LiveScreen):
                 f"Could not load executions: {self.failed(exc)}"
             )
             return
+        if self.torn_down(LiveTable):
+            return
         self.executions = [ex for ex in executions if ex.status in ACTIVE]
         self.loaded = True
         now = self.ckit.now()

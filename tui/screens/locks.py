@@ -155,6 +155,8 @@ class LocksScreen(LiveScreen):
         except CloudomationError as exc:
             self._status(f"Could not load locks: {self.failed(exc)}")
             return
+        if self.torn_down(LiveTable):
+            return
         self.locks = locks
         self.loaded = True
         self._missed = 0

@@ -121,6 +121,8 @@ class SettingsScreen(LiveScreen):
         except CloudomationError as exc:
             self.failed(exc)
             return
+        if self.torn_down(SettingsTable):
+            return
         self.table.set_lock_states({lock.name: lock_state(lock) for lock in locks})
         if self._detail_timer is None:  # else the pending refresh shows the new state
             self.refresh_detail()
@@ -130,13 +132,18 @@ class SettingsScreen(LiveScreen):
         self.load_locks()
 
     async def _fetch_setting(self, setting_id: str) -> None:
+        setting: Setting | None
         try:
             setting = await self.ckit.client.settings.get(setting_id)
         except ResourceNotFoundError:
-            self.table.remove_setting(setting_id)
+            setting = None
         except CloudomationError as exc:
             self.failed(exc)
             return
+        if self.torn_down(SettingsTable):
+            return
+        if setting is None:
+            self.table.remove_setting(setting_id)
         else:
             self.table.upsert(setting)
         self._update_status()
@@ -302,6 +309,8 @@ class SettingsScreen(LiveScreen):
             await self.ckit.client.settings.delete(setting.id, if_version=setting.version)
         except CloudomationError as exc:
             self._set_error(f"Not deleted: {self.failed(exc)}")
+            return
+        if self.torn_down(SettingsTable):
             return
         self.table.remove_setting(setting.id)
         self._update_status()
